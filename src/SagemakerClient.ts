@@ -1,0 +1,280 @@
+/**
+ * The transport seam: one scoped `SageMakerRuntimeClient` per layer, every call abortable
+ * (interrupting the fiber cancels the HTTP request), and the single place where SDK exceptions
+ * become tagged errors. Tests of the layers above fake this service with `Layer.succeed`.
+ *
+ * @since 0.1.0
+ */
+import {
+  InvokeEndpointCommand,
+  InvokeEndpointWithResponseStreamCommand,
+  SageMakerRuntimeClient,
+  type SageMakerRuntimeClientConfig
+} from "@aws-sdk/client-sagemaker-runtime"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
+import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
+
+/**
+ * What a call can fail with before any response stream: the request errors, and
+ * `AWSConfigurationError` when the SDK's default chain finds no credentials at call time.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type InvokeError = SagemakerRequestError | AWSConfigurationError
+
+/**
+ * Static AWS credentials. Values stay redacted until the SDK asks for them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Credentials {
+  readonly accessKeyId: Redacted.Redacted<string>
+  readonly secretAccessKey: Redacted.Redacted<string>
+  readonly sessionToken?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The region; otherwise the SDK's chain (`AWS_REGION`, the profile's region). */
+  readonly region?: string | undefined
+  /** Static credentials; otherwise the SDK's default provider chain (env, profile, SSO, IMDS). */
+  readonly credentials?: Credentials | undefined
+  /** A shared-config profile for the SDK's chain. */
+  readonly profile?: string | undefined
+  /** Another SageMaker Runtime, e.g. the emulator; otherwise the SDK's `AWS_ENDPOINT_URL_*` handling. */
+  readonly endpointUrl?: string | undefined
+  /**
+   * Requests in flight at once over this client; the socket pool is this big. Default
+   * {@link DEFAULT_MAX_CONCURRENCY} (the SDK's own default pool of 50 would queue large batches).
+   */
+  readonly maxConcurrency?: number | undefined
+  /** Named in `AWSConfigurationError`s (Haystack's message names the endpoint). */
+  readonly endpointName?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_CONCURRENCY = 1024
+
+/**
+ * One InvokeEndpoint request, in the SDK's terms but with our names.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InvokeRequest {
+  readonly endpointName: string
+  readonly body: Uint8Array
+  readonly contentType: string
+  readonly accept: string
+  readonly customAttributes?: string | undefined
+  readonly targetModel?: string | undefined
+  readonly targetVariant?: string | undefined
+  readonly targetContainerHostname?: string | undefined
+  readonly inferenceComponentName?: string | undefined
+  readonly inferenceId?: string | undefined
+  readonly sessionId?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface InvokeResponse {
+  readonly body: Uint8Array
+  readonly contentType: string | undefined
+  readonly invokedProductionVariant: string | undefined
+  readonly customAttributes: string | undefined
+  readonly newSessionId: string | undefined
+  readonly closedSessionId: string | undefined
+  readonly requestId: string | undefined
+}
+
+/**
+ * An open response stream: the model's content type and its payload parts, in order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamResponse {
+  readonly contentType: string | undefined
+  readonly invokedProductionVariant: string | undefined
+  readonly requestId: string | undefined
+  readonly parts: Stream.Stream<Uint8Array, SagemakerStreamError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The region requests are signed for. */
+  readonly region: string
+  readonly invokeEndpoint: (request: InvokeRequest) => Effect.Effect<InvokeResponse, InvokeError>
+  /**
+   * Opens `InvokeEndpointWithResponseStream`. The effect succeeds when the first event arrived
+   * (the SDK resolves only then); closing the scope aborts the HTTP request.
+   */
+  readonly invokeEndpointWithResponseStream: (
+    request: Omit<InvokeRequest, "targetModel">
+  ) => Effect.Effect<StreamResponse, InvokeError, Scope.Scope>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class SagemakerClient extends Context.Tag("effect-sagemaker/SagemakerClient")<SagemakerClient, Service>() {}
+
+/**
+ * The SDK client configuration for these options. Exposed for tests of credential handling.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sdkConfig = (options: Options): SageMakerRuntimeClientConfig => {
+  const maxSockets = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY
+  const credentials = options.credentials
+  return {
+    // One retry layer: ours (a Schedule in the generator).
+    maxAttempts: 1,
+    // Reuse the middleware stack across calls instead of rebuilding it per call.
+    cacheMiddleware: true,
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets }
+    },
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
+    ...(credentials === undefined ? {} : {
+      // The SDK boundary: the only place secret values are unwrapped.
+      credentials: () =>
+        Promise.resolve({
+          accessKeyId: Redacted.value(credentials.accessKeyId),
+          secretAccessKey: Redacted.value(credentials.secretAccessKey),
+          ...(credentials.sessionToken === undefined ? {} : { sessionToken: Redacted.value(credentials.sessionToken) })
+        })
+    })
+  }
+}
+
+const optionalHeaders = (
+  request: Omit<InvokeRequest, "targetModel"> & { readonly targetModel?: string | undefined }
+) => ({
+  EndpointName: request.endpointName,
+  Body: request.body,
+  ContentType: request.contentType,
+  CustomAttributes: request.customAttributes,
+  TargetVariant: request.targetVariant,
+  TargetContainerHostname: request.targetContainerHostname,
+  InferenceComponentName: request.inferenceComponentName,
+  InferenceId: request.inferenceId,
+  SessionId: request.sessionId
+})
+
+/**
+ * Builds the SDK client as a scoped resource (destroyed when the scope closes) and resolves the
+ * region now, so that a region configured nowhere fails here rather than at the first call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const model = options.endpointName ?? ""
+    const client = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => new SageMakerRuntimeClient(sdkConfig(options)),
+        catch: (cause) =>
+          new AWSConfigurationError({ model, description: "the SageMaker Runtime client could not be built", cause })
+      }),
+      (client) => Effect.sync(() => client.destroy())
+    )
+    const region = yield* Effect.tryPromise({
+      try: () => client.config.region(),
+      catch: (cause) =>
+        new AWSConfigurationError({
+          model,
+          description:
+            "no AWS region is configured (set awsRegionName, AWS_DEFAULT_REGION, AWS_REGION or a profile's region)",
+          cause
+        })
+    })
+
+    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
+      Effect.tryPromise({
+        try: (signal) =>
+          client.send(
+            new InvokeEndpointCommand({
+              ...optionalHeaders(request),
+              Accept: request.accept,
+              TargetModel: request.targetModel
+            }),
+            { abortSignal: signal }
+          ),
+        catch: (error) => fromSdkError(request.endpointName, error)
+      }).pipe(Effect.map((output) => ({
+        body: output.Body ?? new Uint8Array(0),
+        contentType: output.ContentType,
+        invokedProductionVariant: output.InvokedProductionVariant,
+        customAttributes: output.CustomAttributes,
+        newSessionId: output.NewSessionId,
+        closedSessionId: output.ClosedSessionId,
+        requestId: output.$metadata.requestId
+      })))
+
+    const invokeEndpointWithResponseStream = (
+      request: Omit<InvokeRequest, "targetModel">
+    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
+      Effect.gen(function*() {
+        // Owned by the caller's scope: closing it (end, early close, interruption) aborts the request.
+        const controller = yield* Effect.acquireRelease(
+          Effect.sync(() => new AbortController()),
+          (controller) => Effect.sync(() => controller.abort())
+        )
+        const output = yield* Effect.tryPromise({
+          try: (signal) =>
+            client.send(
+              new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
+              { abortSignal: AbortSignal.any([signal, controller.signal]) }
+            ),
+          catch: (error) => fromSdkError(request.endpointName, error)
+        })
+        const events = output.Body
+        const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
+          ? Stream.empty
+          : Stream.fromAsyncIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
+            Stream.filterMap((event) => Option.fromNullable(event.PayloadPart?.Bytes))
+          )
+        return {
+          contentType: output.ContentType,
+          invokedProductionVariant: output.InvokedProductionVariant,
+          requestId: output.$metadata.requestId,
+          parts
+        }
+      })
+
+    return SagemakerClient.of({ region, invokeEndpoint, invokeEndpointWithResponseStream })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<SagemakerClient, AWSConfigurationError> =>
+  Layer.scoped(SagemakerClient, make(options))

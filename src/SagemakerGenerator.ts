@@ -1,0 +1,433 @@
+/**
+ * The `SagemakerGenerator` service: Haystack's `SagemakerGenerator` the Effect way. `run` sends
+ * `{"inputs": prompt, "parameters": kwargs}` to an endpoint and returns `{ replies, meta }`, failing
+ * only with tagged errors; retries and timeouts are Schedules; `toDict`/`fromDict` speak Haystack's
+ * serialized form.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
+import * as Serialization from "./internal/serialization.js"
+import * as Telemetry from "./internal/telemetry.js"
+import * as Validation from "./internal/validation.js"
+import * as Payload from "./Payload.js"
+import * as SagemakerClient from "./SagemakerClient.js"
+import {
+  AWSConfigurationError,
+  type SagemakerDeserializationError,
+  type SagemakerError,
+  SagemakerValidationError
+} from "./SagemakerError.js"
+import * as Secret from "./Secret.js"
+
+export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  RetryOption,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  RetryPolicy
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type GenerationResult = Payload.GenerationResult
+
+/**
+ * The options: Haystack's parameters in camelCase, with Haystack's defaults, then ours.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The SageMaker endpoint name. */
+  readonly model: string
+  /** Default `Secret.fromEnvVar("AWS_ACCESS_KEY_ID", { strict: false })`; `null` for none. */
+  readonly awsAccessKeyId?: Secret.Secret | null | undefined
+  /** Default `Secret.fromEnvVar("AWS_SECRET_ACCESS_KEY", { strict: false })`. */
+  readonly awsSecretAccessKey?: Secret.Secret | null | undefined
+  /** Default `Secret.fromEnvVar("AWS_SESSION_TOKEN", { strict: false })`. */
+  readonly awsSessionToken?: Secret.Secret | null | undefined
+  /** Default `Secret.fromEnvVar("AWS_DEFAULT_REGION", { strict: false })` (not `AWS_REGION`, as in Haystack). */
+  readonly awsRegionName?: Secret.Secret | null | undefined
+  /** Default `Secret.fromEnvVar("AWS_PROFILE", { strict: false })`. */
+  readonly awsProfileName?: Secret.Secret | null | undefined
+  /** Sent as the `X-Amzn-SageMaker-Custom-Attributes` header, `k=v;k2=v2`. Default `{}` (no header). */
+  readonly awsCustomAttributes?: Readonly<Record<string, string | number | boolean>> | null | undefined
+  /** Default, and also when `{}` is given: `{ max_new_tokens: 1024 }`. */
+  readonly generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  /** Another SageMaker Runtime (the emulator, a proxy); otherwise the SDK's `AWS_ENDPOINT_URL_*` handling. */
+  readonly endpointUrl?: string | undefined
+  readonly targetVariant?: string | undefined
+  readonly targetModel?: string | undefined
+  readonly targetContainerHostname?: string | undefined
+  readonly inferenceComponentName?: string | undefined
+  readonly inferenceId?: string | undefined
+  readonly sessionId?: string | undefined
+  /**
+   * Bounds each attempt, from the call until the response (for a stream: until the first event,
+   * then each gap between events). Waiting for a socket counts. Default: none.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * Default: the retryable errors (`retryable: true`) are retried, 3 attempts in all, exponential
+   * backoff from 200 ms with jitter, honouring `Retry-After`. `false` turns retries off.
+   */
+  readonly retry?: RetryOption | undefined
+  /** Requests in flight at once per layer; the socket pool follows. Default 1024. */
+  readonly maxConcurrency?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The endpoint name. */
+  readonly model: string
+  /** The init-time generation kwargs, defaults applied. */
+  readonly generationKwargs: Readonly<Record<string, unknown>>
+  /**
+   * Generates from `prompt`; `generationKwargs` are merged per key over the init-time ones.
+   */
+  readonly run: (
+    prompt: string,
+    generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  ) => Effect.Effect<GenerationResult, SagemakerError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class SagemakerGenerator extends Context.Tag("effect-sagemaker/SagemakerGenerator")<
+  SagemakerGenerator,
+  Service
+>() {}
+
+/**
+ * Haystack's default generation kwargs.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_GENERATION_KWARGS: Readonly<Record<string, unknown>> = { max_new_tokens: 1024 }
+
+const routingFields = [
+  "targetModel",
+  "targetVariant",
+  "targetContainerHostname",
+  "inferenceComponentName",
+  "inferenceId",
+  "sessionId"
+] as const
+
+interface Settings {
+  readonly model: string
+  readonly generationKwargs: Readonly<Record<string, unknown>>
+  readonly customAttributes: string | undefined
+  readonly timeout: Duration.Duration | undefined
+}
+
+const validationError = (field: string, rule: string) => new SagemakerValidationError({ field, rule })
+
+/** Validates every option that can be checked without the network. */
+const validate = (options: Options): Effect.Effect<Settings, SagemakerValidationError> =>
+  Effect.gen(function*() {
+    yield* Validation.checkEndpointName("model", options.model)
+    for (const field of routingFields) {
+      const value = options[field]
+      if (value !== undefined) yield* Validation.checkRoutingOption(field, value)
+    }
+    const kwargs = options.generationKwargs
+    if (kwargs != null) yield* Validation.checkKwargs("generationKwargs", kwargs)
+    const customAttributes = yield* Validation.encodeCustomAttributes(options.awsCustomAttributes ?? {})
+    let timeout: Duration.Duration | undefined
+    if (options.timeout !== undefined) {
+      const decoded = Duration.decodeUnknown(options.timeout)
+      if (Option.isNone(decoded) || Duration.toMillis(decoded.value) <= 0) {
+        return yield* validationError("timeout", "must be a positive duration")
+      }
+      timeout = decoded.value
+    }
+    const retryProblem = checkRetryOption(options.retry)
+    if (retryProblem !== undefined) return yield* validationError("retry", retryProblem)
+    const maxConcurrency = options.maxConcurrency
+    if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
+      return yield* validationError("maxConcurrency", `must be a whole number of at least 1, got ${maxConcurrency}`)
+    }
+    return {
+      model: options.model,
+      // Haystack's `x or {...}`: an empty object also gives the default.
+      generationKwargs: kwargs == null || Object.keys(kwargs).length === 0 ? DEFAULT_GENERATION_KWARGS : kwargs,
+      customAttributes,
+      timeout
+    }
+  })
+
+/** The five AWS secrets with Haystack's defaults (`undefined` → default, `null` → none). */
+export const awsSecrets = (options: Options) => ({
+  awsAccessKeyId: options.awsAccessKeyId === undefined
+    ? Secret.fromEnvVar("AWS_ACCESS_KEY_ID", { strict: false })
+    : options.awsAccessKeyId,
+  awsSecretAccessKey: options.awsSecretAccessKey === undefined
+    ? Secret.fromEnvVar("AWS_SECRET_ACCESS_KEY", { strict: false })
+    : options.awsSecretAccessKey,
+  awsSessionToken: options.awsSessionToken === undefined
+    ? Secret.fromEnvVar("AWS_SESSION_TOKEN", { strict: false })
+    : options.awsSessionToken,
+  awsRegionName: options.awsRegionName === undefined
+    ? Secret.fromEnvVar("AWS_DEFAULT_REGION", { strict: false })
+    : options.awsRegionName,
+  awsProfileName: options.awsProfileName === undefined
+    ? Secret.fromEnvVar("AWS_PROFILE", { strict: false })
+    : options.awsProfileName
+})
+
+/**
+ * Resolves the secrets through the current `ConfigProvider` into the client's options. Explicit
+ * keys become static credentials; without them the SDK's default chain (and the profile) applies.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const clientOptions = (
+  options: Options
+): Effect.Effect<SagemakerClient.Options, AWSConfigurationError> =>
+  Effect.gen(function*() {
+    const secrets = awsSecrets(options)
+    const resolved: Record<string, Option.Option<Redacted.Redacted<string>>> = {}
+    for (const [name, secret] of Object.entries(secrets)) {
+      resolved[name] = yield* Secret.resolve(secret).pipe(
+        Effect.mapError((cause) =>
+          new AWSConfigurationError({
+            model: options.model,
+            description: `${name} could not be resolved: ${cause.message}`,
+            cause
+          })
+        )
+      )
+    }
+    const get = (name: keyof typeof secrets) => Option.getOrUndefined(resolved[name] ?? Option.none())
+    const accessKeyId = get("awsAccessKeyId")
+    const secretAccessKey = get("awsSecretAccessKey")
+    const sessionToken = get("awsSessionToken")
+    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+      return yield* new AWSConfigurationError({
+        model: options.model,
+        description: accessKeyId === undefined
+          ? "awsSecretAccessKey is set but awsAccessKeyId is not: give both or neither"
+          : "awsAccessKeyId is set but awsSecretAccessKey is not: give both or neither"
+      })
+    }
+    const region = get("awsRegionName")
+    const profile = get("awsProfileName")
+    return {
+      endpointName: options.model,
+      ...(accessKeyId === undefined || secretAccessKey === undefined
+        ? {}
+        : { credentials: { accessKeyId, secretAccessKey, sessionToken } }),
+      ...(region === undefined ? {} : { region: Redacted.value(region) }),
+      ...(profile === undefined ? {} : { profile: Redacted.value(profile) }),
+      ...(options.endpointUrl === undefined ? {} : { endpointUrl: options.endpointUrl }),
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency })
+    }
+  })
+
+/**
+ * The service over a `SagemakerClient` you provide (a fake in tests, or a shared client). Options
+ * about credentials, region, `endpointUrl` and `maxConcurrency` belong to the client and are not
+ * read here.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<Service, SagemakerValidationError, SagemakerClient.SagemakerClient> =>
+  Effect.gen(function*() {
+    const settings = yield* validate(options)
+    const client = yield* SagemakerClient.SagemakerClient
+    const model = settings.model
+    const spanModel = options.inferenceComponentName ?? model
+    const policy = withPolicy({ endpointName: model, timeout: settings.timeout, retry: options.retry })
+    const routing = {
+      targetModel: options.targetModel,
+      targetVariant: options.targetVariant,
+      targetContainerHostname: options.targetContainerHostname,
+      inferenceComponentName: options.inferenceComponentName,
+      inferenceId: options.inferenceId,
+      sessionId: options.sessionId
+    }
+
+    const parameters = (
+      prompt: unknown,
+      kwargs: unknown
+    ): Either.Either<Readonly<Record<string, unknown>>, SagemakerValidationError> => {
+      if (typeof prompt !== "string") {
+        return Either.left(
+          validationError("prompt", `must be a string, got ${prompt === null ? "null" : typeof prompt}`)
+        )
+      }
+      if (kwargs == null) return Either.right(settings.generationKwargs)
+      return Validation.checkKwargs("generationKwargs", kwargs).pipe(
+        Either.map(() => ({ ...settings.generationKwargs, ...(kwargs as Record<string, unknown>) }))
+      )
+    }
+
+    const run: Service["run"] = (prompt, generationKwargs) =>
+      Effect.gen(function*() {
+        const merged = yield* parameters(prompt, generationKwargs)
+        yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
+        const body = Payload.encodeRequest(prompt, merged)
+        yield* Validation.checkBodySize(body)
+        const response = yield* policy(client.invokeEndpoint({
+          endpointName: model,
+          body,
+          contentType: "application/json",
+          accept: "application/json",
+          customAttributes: settings.customAttributes,
+          ...routing
+        }))
+        const result = yield* Payload.decodeResponse(model, response.body)
+        yield* Telemetry.annotateResponse(result)
+        return result
+      }).pipe(
+        Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
+        Effect.withSpan("SagemakerGenerator.run", { kind: "client", attributes: { "gen_ai.request.model": spanModel } })
+      )
+
+    return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run })
+  })
+
+/**
+ * The complete layer: validates the options, resolves the secrets, builds its own scoped SDK
+ * client (destroyed with the layer) and checks that a region resolves.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options
+): Layer.Layer<SagemakerGenerator, AWSConfigurationError | SagemakerValidationError> =>
+  Layer.scoped(
+    SagemakerGenerator,
+    Effect.gen(function*() {
+      yield* validate(options)
+      const client = yield* SagemakerClient.make(yield* clientOptions(options))
+      return yield* make(options).pipe(Effect.provideService(SagemakerClient.SagemakerClient, client))
+    })
+  )
+
+/**
+ * The service over a `SagemakerClient` from the context (see {@link make}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithClient = (
+  options: Options
+): Layer.Layer<SagemakerGenerator, SagemakerValidationError, SagemakerClient.SagemakerClient> =>
+  Layer.effect(SagemakerGenerator, make(options))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const run = (
+  prompt: string,
+  generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+): Effect.Effect<GenerationResult, SagemakerError, SagemakerGenerator> =>
+  Effect.flatMap(SagemakerGenerator, (generator) => generator.run(prompt, generationKwargs))
+
+/**
+ * Haystack's serialized form of a generator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SerializedGenerator = Serialization.SerializedGenerator
+
+/**
+ * Haystack's `to_dict`, byte for byte: a dict made here loads in a Haystack pipeline. Options
+ * beyond Haystack follow Haystack's keys, only when set. Throws on a token secret, as Haystack
+ * raises: a token cannot be written down.
+ *
+ * @since 0.1.0
+ * @category serialization
+ */
+export const toDict = (options: Options): SerializedGenerator => Serialization.toDict(options, awsSecrets(options))
+
+/**
+ * Reads a serialized generator back into options, with Haystack's error messages.
+ *
+ * @since 0.1.0
+ * @category serialization
+ */
+export const optionsFromDict = (data: unknown): Either.Either<Options, SagemakerDeserializationError> =>
+  Serialization.fromDict(data)
+
+/**
+ * Haystack's `from_dict`: the layer of a serialized generator. Unlike Haystack it does not mutate
+ * its input.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const fromDict = (
+  data: unknown
+): Layer.Layer<SagemakerGenerator, AWSConfigurationError | SagemakerDeserializationError> =>
+  Either.match(optionsFromDict(data), {
+    onLeft: (error) => Layer.fail(error),
+    onRight: (options) =>
+      layer(options).pipe(
+        Layer.mapError((error) =>
+          error._tag === "SagemakerValidationError" ? Serialization.deserializationError(error.message) : error
+        )
+      )
+  })
+
+/**
+ * A replacement layer for consumers' tests: `run` answers with `respond`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = (
+  respond: (
+    prompt: string,
+    generationKwargs: Readonly<Record<string, unknown>>
+  ) => Effect.Effect<GenerationResult, SagemakerError>,
+  options?: { readonly model?: string; readonly generationKwargs?: Readonly<Record<string, unknown>> }
+): Layer.Layer<SagemakerGenerator> => {
+  const generationKwargs = options?.generationKwargs ?? DEFAULT_GENERATION_KWARGS
+  return Layer.succeed(
+    SagemakerGenerator,
+    SagemakerGenerator.of({
+      model: options?.model ?? "test-model",
+      generationKwargs,
+      run: (prompt, kwargs) => Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs }))
+    })
+  )
+}
+
+/**
+ * Builds a retry `Schedule` with the default policy's shape, for use with `retry`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export { defaultSchedule as retrySchedule } from "./internal/retryPolicy.js"

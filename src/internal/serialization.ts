@@ -1,0 +1,122 @@
+/**
+ * Haystack's `to_dict` / `from_dict` for the generator: the type string, snake_case
+ * `init_parameters` in Haystack's order, env-var secrets as references, and our extra options
+ * after Haystack's keys, only when set.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import { SagemakerDeserializationError } from "../SagemakerError.js"
+import type { Options } from "../SagemakerGenerator.js"
+import * as Secret from "../Secret.js"
+
+export const TYPE = "haystack_integrations.components.generators.amazon_sagemaker.sagemaker.SagemakerGenerator"
+
+export interface SerializedGenerator {
+  readonly type: typeof TYPE
+  readonly init_parameters: {
+    readonly model: string
+    readonly aws_access_key_id: Secret.SerializedSecret | null
+    readonly aws_secret_access_key: Secret.SerializedSecret | null
+    readonly aws_session_token: Secret.SerializedSecret | null
+    readonly aws_region_name: Secret.SerializedSecret | null
+    readonly aws_profile_name: Secret.SerializedSecret | null
+    readonly aws_custom_attributes: Readonly<Record<string, unknown>>
+    readonly generation_kwargs: Readonly<Record<string, unknown>>
+    readonly endpoint_url?: string
+    readonly target_variant?: string
+    readonly target_model?: string
+    readonly target_container_hostname?: string
+    readonly inference_component_name?: string
+    readonly inference_id?: string
+    readonly session_id?: string
+    /** Milliseconds. */
+    readonly timeout?: number
+  }
+}
+
+const secretKeys = [
+  ["aws_access_key_id", "awsAccessKeyId"],
+  ["aws_secret_access_key", "awsSecretAccessKey"],
+  ["aws_session_token", "awsSessionToken"],
+  ["aws_region_name", "awsRegionName"],
+  ["aws_profile_name", "awsProfileName"]
+] as const
+
+/** Our options beyond Haystack's, in the order they are written. */
+const extraKeys = [
+  ["endpoint_url", "endpointUrl"],
+  ["target_variant", "targetVariant"],
+  ["target_model", "targetModel"],
+  ["target_container_hostname", "targetContainerHostname"],
+  ["inference_component_name", "inferenceComponentName"],
+  ["inference_id", "inferenceId"],
+  ["session_id", "sessionId"]
+] as const
+
+type SecretOptions = { readonly [K in (typeof secretKeys)[number][1]]: Secret.Secret | null }
+
+export const toDict = (options: Options, secrets: SecretOptions): SerializedGenerator => {
+  const kwargs = options.generationKwargs
+  const init: Record<string, unknown> = { model: options.model }
+  for (const [key, option] of secretKeys) {
+    const secret = secrets[option]
+    init[key] = secret === null ? null : Secret.toDict(secret)
+  }
+  init.aws_custom_attributes = options.awsCustomAttributes ?? {}
+  init.generation_kwargs = kwargs == null || Object.keys(kwargs).length === 0 ? { max_new_tokens: 1024 } : kwargs
+  for (const [key, option] of extraKeys) {
+    const value = options[option]
+    if (value !== undefined) init[key] = value
+  }
+  if (options.timeout !== undefined) init.timeout = Duration.toMillis(Duration.decode(options.timeout))
+  return { type: TYPE, init_parameters: init as SerializedGenerator["init_parameters"] }
+}
+
+export const deserializationError = (text: string) => new SagemakerDeserializationError({ text })
+
+export const fromDict = (data: unknown): Either.Either<Options, SagemakerDeserializationError> => {
+  const fail = (text: string) => Either.left(deserializationError(text))
+  if (!Predicate.isRecord(data)) return fail("Serialization data must be an object")
+  if (!("type" in data)) return fail("Missing 'type' in serialization data")
+  if (data.type !== TYPE) return fail(`Class '${String(data.type)}' can't be deserialized as 'SagemakerGenerator'`)
+  const init = data.init_parameters ?? {}
+  if (!Predicate.isRecord(init)) return fail("'init_parameters' must be an object")
+  if (typeof init.model !== "string") return fail("Missing 'model' in init_parameters (the endpoint name)")
+  const options: Record<string, unknown> = { model: init.model }
+  for (const [key, option] of secretKeys) {
+    const value = init[key]
+    if (value === undefined) continue
+    if (value === null) {
+      options[option] = null
+      continue
+    }
+    const secret = Secret.fromDict(value)
+    if (Either.isLeft(secret)) return fail(secret.left)
+    options[option] = secret.right
+  }
+  for (
+    const [key, option] of [["aws_custom_attributes", "awsCustomAttributes"], ["generation_kwargs", "generationKwargs"]]
+  ) {
+    const value = init[key]
+    if (value === undefined || value === null) continue
+    if (!Predicate.isRecord(value) || Array.isArray(value)) return fail(`'${key}' must be an object`)
+    options[option] = value
+  }
+  for (const [key, option] of extraKeys) {
+    const value = init[key]
+    if (value === undefined || value === null) continue
+    if (typeof value !== "string") return fail(`'${key}' must be a string`)
+    options[option] = value
+  }
+  if (init.timeout !== undefined && init.timeout !== null) {
+    if (typeof init.timeout !== "number" || !(init.timeout > 0)) {
+      return fail("'timeout' must be a positive number of milliseconds")
+    }
+    options.timeout = Duration.millis(init.timeout)
+  }
+  return Either.right(options as unknown as Options)
+}

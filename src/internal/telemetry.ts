@@ -1,0 +1,64 @@
+/**
+ * Span attributes of the OpenTelemetry GenAI conventions. Never the prompt, the output or a secret.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type { GenerationResult } from "../Payload.js"
+
+export const PROVIDER = "aws.sagemaker"
+
+const numeric = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isFinite(value) ? value : undefined
+
+/** The request attributes: operation, provider, model and the sampling parameters. */
+export const requestAttributes = (
+  model: string,
+  parameters: Readonly<Record<string, unknown>>
+): Record<string, unknown> => {
+  const attributes: Record<string, unknown> = {
+    "gen_ai.operation.name": "text_completion",
+    "gen_ai.provider.name": PROVIDER,
+    // Deprecated in the conventions but what @effect/ai emits: keep dashboards aligned.
+    "gen_ai.system": PROVIDER,
+    "gen_ai.request.model": model
+  }
+  const sampling = {
+    "gen_ai.request.max_tokens": numeric(parameters.max_new_tokens) ?? numeric(parameters.max_tokens),
+    "gen_ai.request.temperature": numeric(parameters.temperature),
+    "gen_ai.request.top_p": numeric(parameters.top_p),
+    "gen_ai.request.top_k": numeric(parameters.top_k),
+    "gen_ai.request.seed": numeric(parameters.seed)
+  }
+  for (const [key, value] of Object.entries(sampling)) if (value !== undefined) attributes[key] = value
+  return attributes
+}
+
+const finishReason = (meta: Record<string, unknown>): string | undefined => {
+  if (typeof meta.finish_reason === "string") return meta.finish_reason
+  const details = meta.details
+  return typeof details === "object" && details !== null && "finish_reason" in details &&
+      typeof details.finish_reason === "string"
+    ? details.finish_reason
+    : undefined
+}
+
+/** Response attributes from what the container reported: finish reasons, id, token usage. */
+export const annotateResponse = (result: GenerationResult): Effect.Effect<void> => {
+  const attributes: Record<string, unknown> = {}
+  const reasons = result.meta.map(finishReason).filter((reason) => reason !== undefined)
+  if (reasons.length > 0) attributes["gen_ai.response.finish_reasons"] = reasons
+  const first = result.meta[0]
+  if (first !== undefined) {
+    if (typeof first.id === "string") attributes["gen_ai.response.id"] = first.id
+    const usage = first.usage
+    if (typeof usage === "object" && usage !== null) {
+      const input = numeric((usage as Record<string, unknown>).prompt_tokens)
+      const output = numeric((usage as Record<string, unknown>).completion_tokens)
+      if (input !== undefined) attributes["gen_ai.usage.input_tokens"] = input
+      if (output !== undefined) attributes["gen_ai.usage.output_tokens"] = output
+    }
+  }
+  return Effect.annotateCurrentSpan(attributes)
+}
