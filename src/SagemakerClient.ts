@@ -207,12 +207,12 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     )
     const region = yield* Effect.tryPromise({
       try: () => client.config.region(),
-      catch: (cause) =>
+      // The SDK's message repeats the region value, which came from a Secret: leave it out.
+      catch: () =>
         new AWSConfigurationError({
           model,
-          description:
-            "no AWS region is configured (set awsRegionName, AWS_DEFAULT_REGION, AWS_REGION or a profile's region)",
-          cause
+          description: "no valid AWS region is configured: set awsRegionName, AWS_DEFAULT_REGION, " +
+            "AWS_REGION or a profile's region to a region name such as us-east-1"
         })
     })
 
