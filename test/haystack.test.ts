@@ -19,7 +19,7 @@ import * as Loopback from "./helpers/loopbackServer.js"
 
 const PROMPT = "What's Natural Language Processing?"
 
-const HAYSTACK_DICT = {
+const HAYSTACK_DICT: SagemakerGenerator.SerializedGenerator = {
   type: "haystack_integrations.components.generators.amazon_sagemaker.sagemaker.SagemakerGenerator",
   init_parameters: {
     model: "model",
@@ -98,7 +98,7 @@ describe("Haystack's unit tests", () => {
       assert.strictEqual(sdk.region, "fake-region")
       assert.strictEqual(sdk.profile, "some_fake_profile")
       assert.strictEqual(sdk.maxAttempts, 1)
-      const resolved = yield* Effect.promise(() => (sdk.credentials as () => Promise<Record<string, string>>)())
+      const resolved = yield* Effect.promise(() => (sdk.credentials as () => Promise<unknown>)())
       assert.deepStrictEqual(resolved, {
         accessKeyId: "some_fake_id",
         secretAccessKey: "some_fake_key",

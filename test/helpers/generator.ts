@@ -6,7 +6,6 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as SagemakerClient from "../../src/SagemakerClient.js"
-import type { SagemakerError } from "../../src/SagemakerError.js"
 import * as SagemakerGenerator from "../../src/SagemakerGenerator.js"
 import type { LoopbackServer } from "./loopbackServer.js"
 
@@ -45,7 +44,7 @@ export const withGenerator = (
 
 /** A fake transport for unit tests of the generator: answers each call lazily from `respond`. */
 export const fakeClient = (
-  respond: (request: SagemakerClient.InvokeRequest, call: number) => Effect.Effect<Uint8Array, SagemakerError>
+  respond: (request: SagemakerClient.InvokeRequest, call: number) => Effect.Effect<Uint8Array, SagemakerClient.InvokeError>
 ) => {
   const calls: Array<SagemakerClient.InvokeRequest> = []
   const layer = Layer.succeed(
