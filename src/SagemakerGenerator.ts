@@ -13,8 +13,10 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
 import * as Serialization from "./internal/serialization.js"
+import * as StreamDecoder from "./internal/streamDecoder.js"
 import * as Telemetry from "./internal/telemetry.js"
 import * as Validation from "./internal/validation.js"
 import * as Payload from "./Payload.js"
@@ -23,6 +25,9 @@ import {
   AWSConfigurationError,
   type SagemakerDeserializationError,
   type SagemakerError,
+  SagemakerResponseError,
+  SagemakerStreamError,
+  SagemakerTimeoutError,
   SagemakerValidationError
 } from "./SagemakerError.js"
 import * as Secret from "./Secret.js"
@@ -45,6 +50,37 @@ export type {
  * @category models
  */
 export type GenerationResult = Payload.GenerationResult
+
+/**
+ * One piece of a streamed generation. `text` is what to append; the rest is there when the
+ * container sends it (TGI and LMI send token ids and log-probs; the last chunk usually carries the
+ * finish reason and token counts). A special token (TGI's `</s>`) arrives with `text: ""`,
+ * `special: true` and its text in `specialText`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamChunk {
+  readonly text: string
+  readonly tokenId?: number
+  readonly logprob?: number
+  readonly special?: boolean
+  readonly specialText?: string
+  readonly finishReason?: string
+  /** The whole generated text, when the container repeats it on its last event. */
+  readonly generatedText?: string
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+}
+
+/**
+ * The token-stream formats understood: TGI server-sent events, DJL LMI JSON lines, OpenAI chat
+ * chunks. `auto` detects the format from the first line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamFormat = StreamDecoder.StreamFormat | "auto"
 
 /**
  * The options: Haystack's parameters in camelCase, with Haystack's defaults, then ours.
@@ -89,6 +125,13 @@ export interface Options {
   readonly retry?: RetryOption | undefined
   /** Requests in flight at once per layer; the socket pool follows. Default 1024. */
   readonly maxConcurrency?: number | undefined
+  /** The token-stream format of `stream`; default `auto` (detected from the first line). */
+  readonly streamFormat?: StreamFormat | undefined
+  /**
+   * `X-Amzn-SageMaker-Accept` for `stream`. Default `application/jsonlines` (DJL LMI's default;
+   * TGI ignores it and sends server-sent events).
+   */
+  readonly streamAccept?: string | undefined
 }
 
 /**
@@ -107,6 +150,16 @@ export interface Service {
     prompt: string,
     generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
   ) => Effect.Effect<GenerationResult, SagemakerError>
+  /**
+   * Streams the generation token by token over `InvokeEndpointWithResponseStream`. Failures
+   * before the first event follow the retry policy; a failure after it ends the stream with
+   * `SagemakerStreamError` once the earlier chunks were delivered. Closing the stream early aborts
+   * the HTTP request.
+   */
+  readonly stream: (
+    prompt: string,
+    generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  ) => Stream.Stream<StreamChunk, SagemakerError>
 }
 
 /**
@@ -168,6 +221,10 @@ const validate = (options: Options): Effect.Effect<Settings, SagemakerValidation
     const maxConcurrency = options.maxConcurrency
     if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
       return yield* validationError("maxConcurrency", `must be a whole number of at least 1, got ${maxConcurrency}`)
+    }
+    const streamFormat = options.streamFormat
+    if (streamFormat !== undefined && !["auto", "tgi", "lmi", "openai"].includes(streamFormat)) {
+      return yield* validationError("streamFormat", `must be one of auto, tgi, lmi, openai, got ${streamFormat}`)
     }
     return {
       model: options.model,
@@ -248,6 +305,40 @@ export const clientOptions = (
   })
 
 /**
+ * Payload parts → chunks. A line the decoder cannot read ends the stream with a
+ * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
+ * report) after the chunks decoded before it; nothing is dropped silently.
+ */
+const decodeStream = <E>(
+  endpointName: string,
+  parts: Stream.Stream<Uint8Array, E>,
+  decoder: StreamDecoder.StreamDecoder
+): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerStreamError> => {
+  const step = (
+    decode: () => Array<StreamDecoder.DecodedEvent>
+  ): Stream.Stream<StreamChunk, SagemakerResponseError | SagemakerStreamError> => {
+    try {
+      return Stream.fromIterable(decode())
+    } catch (error) {
+      if (!(error instanceof StreamDecoder.StreamDecodeError)) throw error
+      const failure = error.reason === "ModelError"
+        // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
+        ? new SagemakerStreamError({ endpointName, errorCode: "ModelError", text: error.message })
+        : new SagemakerResponseError({
+          endpointName,
+          detail: `in the stream (${error.reason}): ${error.message}`,
+          body: error.line
+        })
+      return Stream.concat(Stream.fromIterable(error.events), Stream.fail(failure))
+    }
+  }
+  return parts.pipe(
+    Stream.flatMap((bytes) => Stream.suspend(() => step(() => decoder.push(bytes)))),
+    Stream.concat(Stream.suspend(() => step(() => decoder.end())))
+  )
+}
+
+/**
  * The service over a `SagemakerClient` you provide (a fake in tests, or a shared client). Options
  * about credentials, region, `endpointUrl` and `maxConcurrency` belong to the client and are not
  * read here.
@@ -310,7 +401,48 @@ export const make = (
         Effect.withSpan("SagemakerGenerator.run", { kind: "client", attributes: { "gen_ai.request.model": spanModel } })
       )
 
-    return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run })
+    const decoderOptions = {
+      format: options.streamFormat ?? "auto",
+      maxLineBytes: StreamDecoder.DEFAULT_MAX_LINE_BYTES
+    } as const
+    const { inferenceComponentName, inferenceId, sessionId, targetContainerHostname, targetVariant } = routing
+
+    const stream: Service["stream"] = (prompt, generationKwargs) =>
+      Effect.gen(function*() {
+        const merged = yield* parameters(prompt, generationKwargs)
+        yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
+        const body = Payload.encodeRequest(prompt, merged, { stream: true })
+        yield* Validation.checkBodySize(body)
+        const response = yield* policy(client.invokeEndpointWithResponseStream({
+          endpointName: model,
+          body,
+          contentType: "application/json",
+          accept: options.streamAccept ?? "application/jsonlines",
+          customAttributes: settings.customAttributes,
+          targetVariant,
+          targetContainerHostname,
+          inferenceComponentName,
+          inferenceId,
+          sessionId
+        }))
+        const timeout = settings.timeout
+        const parts = timeout === undefined ? response.parts : response.parts.pipe(
+          Stream.timeoutFail(
+            () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) }),
+            timeout
+          )
+        )
+        return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
+      }).pipe(
+        Stream.unwrapScoped,
+        Stream.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
+        Stream.withSpan("SagemakerGenerator.stream", {
+          kind: "client",
+          attributes: { "gen_ai.request.model": spanModel }
+        })
+      )
+
+    return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run, stream })
   })
 
 /**
@@ -352,6 +484,16 @@ export const run = (
   generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
 ): Effect.Effect<GenerationResult, SagemakerError, SagemakerGenerator> =>
   Effect.flatMap(SagemakerGenerator, (generator) => generator.run(prompt, generationKwargs))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const stream = (
+  prompt: string,
+  generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+): Stream.Stream<StreamChunk, SagemakerError, SagemakerGenerator> =>
+  Stream.unwrap(Effect.map(SagemakerGenerator, (generator) => generator.stream(prompt, generationKwargs)))
 
 /**
  * Haystack's serialized form of a generator.
@@ -419,7 +561,12 @@ export const layerTest = (
     SagemakerGenerator.of({
       model: options?.model ?? "test-model",
       generationKwargs,
-      run: (prompt, kwargs) => Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs }))
+      run: (prompt, kwargs) => Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs })),
+      stream: (prompt, kwargs) =>
+        Stream.flatMap(
+          Stream.fromEffect(Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs }))),
+          (result) => Stream.fromIterable(result.replies.map((text): StreamChunk => ({ text })))
+        )
     })
   )
 }

@@ -5,7 +5,9 @@
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as SagemakerClient from "../../src/SagemakerClient.js"
+import type { SagemakerStreamError } from "../../src/SagemakerError.js"
 import * as SagemakerGenerator from "../../src/SagemakerGenerator.js"
 import type { LoopbackServer } from "./loopbackServer.js"
 
@@ -42,9 +44,19 @@ export const withGenerator = (
     Effect.withConfigProvider(ConfigProvider.fromMap(testEnv))
   )
 
-/** A fake transport for unit tests of the generator: answers each call lazily from `respond`. */
+/**
+ * A fake transport for unit tests of the generator: answers each call lazily from `respond`, and
+ * each streaming call from `respondStream` (the parts of the response stream).
+ */
 export const fakeClient = (
-  respond: (request: SagemakerClient.InvokeRequest, call: number) => Effect.Effect<Uint8Array, SagemakerClient.InvokeError>
+  respond: (
+    request: SagemakerClient.InvokeRequest,
+    call: number
+  ) => Effect.Effect<Uint8Array, SagemakerClient.InvokeError>,
+  respondStream?: (
+    request: SagemakerClient.InvokeRequest,
+    call: number
+  ) => Effect.Effect<Stream.Stream<Uint8Array, SagemakerStreamError>, SagemakerClient.InvokeError>
 ) => {
   const calls: Array<SagemakerClient.InvokeRequest> = []
   const layer = Layer.succeed(
@@ -64,7 +76,16 @@ export const fakeClient = (
           closedSessionId: undefined,
           requestId: `req-${calls.length}`
         }))),
-      invokeEndpointWithResponseStream: () => Effect.die("not used by these tests")
+      invokeEndpointWithResponseStream: (request) =>
+        Effect.suspend(() => {
+          calls.push(request)
+          return respondStream === undefined ? Effect.die("no stream responder") : respondStream(request, calls.length)
+        }).pipe(Effect.map((parts) => ({
+          contentType: "text/event-stream",
+          invokedProductionVariant: "AllTraffic",
+          requestId: `req-${calls.length}`,
+          parts
+        })))
     })
   )
   return { calls, layer }
