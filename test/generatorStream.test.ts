@@ -34,7 +34,7 @@ const setup = (
   respondStream: Parameters<typeof fakeClient>[1]
 ) => {
   const fake = fakeClient(() => Effect.die("run is not used here"), respondStream)
-  const provide = <A, E, R>(stream: Stream.Stream<A, E, R>) =>
+  const provide = <A, E>(stream: Stream.Stream<A, E, SagemakerGenerator.SagemakerGenerator>) =>
     stream.pipe(
       Stream.provideLayer(SagemakerGenerator.layerWithClient({ model: "m", ...options })),
       Stream.provideLayer(fake.layer)
