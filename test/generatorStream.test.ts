@@ -70,7 +70,7 @@ describe("SagemakerGenerator.stream (fake transport)", () => {
         Either.right("a"),
         Either.right("b")
       ])
-      assert.deepStrictEqual(Either.map(Either.flip(array[2]!), (e) => e._tag), Either.right("SagemakerStreamError"))
+      assert.strictEqual(Either.getOrThrow(Either.flip(array[2]!))._tag, "SagemakerStreamError")
       assert.strictEqual(calls.length, 1)
     }))
 
@@ -132,7 +132,7 @@ describe("SagemakerGenerator.stream (fake transport)", () => {
       yield* TestClock.adjust("2 seconds")
       const results = Chunk.toArray(yield* Fiber.join(fiber))
       assert.deepStrictEqual(Either.map(results[0]!, (c) => c.text), Either.right("a"))
-      assert.deepStrictEqual(Either.map(Either.flip(results[1]!), (e) => e._tag), Either.right("SagemakerTimeoutError"))
+      assert.strictEqual(Either.getOrThrow(Either.flip(results[1]!))._tag, "SagemakerTimeoutError")
     }))
 
   it.effect("the layerTest replacement streams its replies", () =>
