@@ -38,3 +38,10 @@ export * as SagemakerGenerator from "./SagemakerGenerator.js"
  * @since 0.1.0
  */
 export * as Secret from "./Secret.js"
+
+/**
+ * A local SageMaker Runtime emulator, for tests and demos without AWS.
+ *
+ * @since 0.1.0
+ */
+export * as SagemakerEmulator from "./emulator/SagemakerEmulator.js"
