@@ -1,6 +1,11 @@
+import * as path from "node:path"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  resolve: {
+    // Examples and tests import the package by name, as users do.
+    alias: { "effect-sagemaker": path.join(import.meta.dirname, "src", "index.ts") }
+  },
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
