@@ -220,6 +220,19 @@ describe("SDK errors become tagged errors (PROTOCOL.md §4.2, real SDK client)",
       }))
   }
 
+  it.scopedLive("no credentials anywhere (the SDK's default chain finds none) is AWSConfigurationError at call time", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
+      const error = yield* SagemakerGenerator.run("prompt").pipe(
+        withGenerator(server, { awsAccessKeyId: null, awsSecretAccessKey: null, awsProfileName: null }),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "AWSConfigurationError")
+      if (error._tag !== "AWSConfigurationError") return
+      assert.match(error.description, /^No AWS credentials could be resolved/)
+      assert.strictEqual(server.requests.length, 0)
+    }))
+
   it.scopedLive("a refused connection is a retryable transport error without a status", () =>
     Effect.gen(function*() {
       const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
