@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { fromAbortableIterable } from "./internal/iterableStream.js"
 import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
 import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
 
@@ -258,7 +259,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         const events = output.Body
         const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
           ? Stream.empty
-          : Stream.fromAsyncIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
+          : fromAbortableIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
             Stream.filterMap((event) => Option.fromNullable(event.PayloadPart?.Bytes))
           )
         return {
