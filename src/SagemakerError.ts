@@ -210,23 +210,6 @@ export class SagemakerDeserializationError extends Schema.TaggedError<SagemakerD
 }
 
 /**
- * Every error of the library.
- *
- * @since 0.1.0
- * @category errors
- */
-export type SagemakerError =
-  | AWSConfigurationError
-  | SagemakerNotReadyError
-  | SagemakerThrottlingError
-  | SagemakerInferenceError
-  | SagemakerValidationError
-  | SagemakerResponseError
-  | SagemakerTimeoutError
-  | SagemakerStreamError
-  | SagemakerDeserializationError
-
-/**
  * The errors a request to an endpoint can fail with (`run`, `stream`).
  *
  * @since 0.1.0
@@ -242,22 +225,12 @@ export type SagemakerRequestError =
   | SagemakerStreamError
 
 /**
- * The schema of {@link SagemakerError}, for sending errors over RPC or storing them.
+ * Every error of the library, as a schema: for sending errors over RPC or storing them.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const SagemakerError: Schema.Union<[
-  typeof AWSConfigurationError,
-  typeof SagemakerNotReadyError,
-  typeof SagemakerThrottlingError,
-  typeof SagemakerInferenceError,
-  typeof SagemakerValidationError,
-  typeof SagemakerResponseError,
-  typeof SagemakerTimeoutError,
-  typeof SagemakerStreamError,
-  typeof SagemakerDeserializationError
-]> = Schema.Union(
+export const SagemakerError = Schema.Union(
   AWSConfigurationError,
   SagemakerNotReadyError,
   SagemakerThrottlingError,
@@ -268,6 +241,14 @@ export const SagemakerError: Schema.Union<[
   SagemakerStreamError,
   SagemakerDeserializationError
 )
+
+/**
+ * Every error of the library.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SagemakerError = typeof SagemakerError.Type
 
 const errorClasses = SagemakerError.members
 
