@@ -119,8 +119,23 @@ export interface Options {
    */
   readonly timeout?: Duration.DurationInput | undefined
   /**
-   * Default: the retryable errors (`retryable: true`) are retried, 3 attempts in all, exponential
-   * backoff from 200 ms with jitter, honouring `Retry-After`. `false` turns retries off.
+   * Which failures are tried again, and when. Only errors with `retryable: true` are retried
+   * (`SagemakerNotReadyError`, `SagemakerThrottlingError`, `SagemakerTimeoutError`, and
+   * `SagemakerInferenceError` for 500, 502, 503, 504 and transport failures); failures after the
+   * first event of a `stream` never are.
+   *
+   * - Default (`undefined` or `{}`): 3 attempts in all, exponential backoff from 200 ms (doubling,
+   *   jittered 0.8–1.2×), each delay at least the server's `Retry-After` and at most 20 s.
+   * - `{ attempts, baseDelay, maxDelay, deadline }`: the default policy with other numbers.
+   *   `deadline` bounds the whole call (every attempt and delay): when it runs out the attempt in
+   *   flight is aborted and the call fails with `SagemakerTimeoutError`; a retry that could not
+   *   start before it is not waited for (the call fails with the last error). For `stream` it
+   *   bounds opening the stream (up to the first event).
+   * - A `Schedule`: your own policy; it sees only the retryable errors.
+   * - `false`: one attempt.
+   *
+   * Composing your own `Effect.retry` / `Effect.timeout` around `run` works as well (set
+   * `retry: false`); interrupting a call aborts its HTTP request.
    */
   readonly retry?: RetryOption | undefined
   /** Requests in flight at once per layer; the socket pool follows. Default 1024. */

@@ -1,12 +1,15 @@
 /**
  * The one retry and timeout policy of the library: a per-attempt timeout inside, a Schedule of
- * retries for the retryable errors outside. The SDK itself runs with `maxAttempts: 1`.
+ * retries for the retryable errors around it, and an optional deadline around the whole call. The
+ * SDK itself runs with `maxAttempts: 1`.
  *
  * @since 0.1.0
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { type SagemakerError, SagemakerTimeoutError } from "../SagemakerError.js"
 
@@ -22,6 +25,18 @@ export interface RetryPolicy {
   readonly baseDelay?: Duration.DurationInput | undefined
   /** No single delay is longer, even when `Retry-After` asks for more. Default 20 seconds. */
   readonly maxDelay?: Duration.DurationInput | undefined
+  /**
+   * Bounds the whole call: every attempt and every delay between attempts (each attempt is still
+   * bounded by `timeout` as well). Default: none.
+   *
+   * - When it runs out during an attempt, the attempt is interrupted (its HTTP request aborted)
+   *   and the call fails with `SagemakerTimeoutError`, whose `timeoutMillis` is the deadline.
+   * - A retry whose backoff delay would end at or past the deadline is not waited for: the call
+   *   fails at once with the last error (the more useful one) instead of sleeping into a timeout.
+   * - For `stream`, it bounds opening the stream (the retried part, up to the first event); the
+   *   gaps between later events are bounded by `timeout`.
+   */
+  readonly deadline?: Duration.DurationInput | undefined
 }
 
 /**
@@ -42,7 +57,8 @@ const retryAfter = (error: SagemakerError): Duration.Duration | undefined =>
 
 /**
  * Exponential backoff with jitter, at most `attempts - 1` retries, each delay at least the
- * server's `Retry-After` hint and at most `maxDelay`.
+ * server's `Retry-After` hint and at most `maxDelay`. (`deadline` is applied by the generator
+ * around the whole call, not by this Schedule.)
  */
 export const defaultSchedule = (policy: RetryPolicy = {}): Schedule.Schedule<unknown, SagemakerError> => {
   const attempts = policy.attempts ?? DEFAULT_ATTEMPTS
@@ -58,6 +74,26 @@ export const defaultSchedule = (policy: RetryPolicy = {}): Schedule.Schedule<unk
   )
 }
 
+const describeInput = (u: unknown): string => typeof u === "string" ? `"${u}"` : String(u)
+
+/** A duration option, or why it is not one. */
+const checkDuration = (
+  name: string,
+  input: Duration.DurationInput | undefined,
+  rule: { readonly positive: boolean; readonly finite: boolean }
+): string | undefined => {
+  if (input === undefined) return undefined
+  const decoded = Duration.decodeUnknown(input)
+  if (Option.isNone(decoded)) return `${name} must be a duration, got ${describeInput(input)}`
+  if (rule.finite && !Duration.isFinite(decoded.value)) {
+    return `${name} must be a finite duration, got ${describeInput(input)}`
+  }
+  if (rule.positive && !Duration.greaterThan(decoded.value, Duration.zero)) {
+    return `${name} must be a positive duration, got ${describeInput(input)}`
+  }
+  return undefined
+}
+
 /** Checks the policy's numbers; returns a rule that is broken, if any. */
 export const checkRetryOption = (option: RetryOption | undefined): string | undefined => {
   if (option === undefined || option === false || Schedule.isSchedule(option)) return undefined
@@ -65,33 +101,49 @@ export const checkRetryOption = (option: RetryOption | undefined): string | unde
   if (attempts !== undefined && !(Number.isInteger(attempts) && attempts >= 1)) {
     return `attempts must be a whole number of at least 1, got ${attempts}`
   }
-  return undefined
+  return checkDuration("baseDelay", option.baseDelay, { positive: false, finite: true }) ??
+    checkDuration("maxDelay", option.maxDelay, { positive: false, finite: false }) ??
+    checkDuration("deadline", option.deadline, { positive: true, finite: false })
 }
 
-/** Applies the per-attempt timeout and the retry policy to one attempt. */
+/**
+ * Applies the per-attempt timeout, the retry policy and the deadline to one call. The options must
+ * have passed {@link checkRetryOption}.
+ */
 export const withPolicy = (options: {
   readonly endpointName: string
   readonly timeout: Duration.Duration | undefined
   readonly retry: RetryOption | undefined
 }) => {
-  const schedule = options.retry === false
+  const retry = options.retry
+  const schedule = retry === false ? undefined : Schedule.isSchedule(retry) ? retry : defaultSchedule(retry)
+  const deadline = retry === false || retry === undefined || Schedule.isSchedule(retry) || retry.deadline === undefined
     ? undefined
-    : Schedule.isSchedule(options.retry)
-    ? options.retry
-    : defaultSchedule(options.retry)
+    : Duration.decode(retry.deadline)
   const timeout = options.timeout
+  const timedOut = (after: Duration.Duration) => () =>
+    new SagemakerTimeoutError({ endpointName: options.endpointName, timeoutMillis: Duration.toMillis(after) })
+  const isRetryable = (error: SagemakerError) => error.retryable
+
   return <A, E extends SagemakerError, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<
     A,
     E | SagemakerTimeoutError,
     R
   > => {
-    const bounded = timeout === undefined ? attempt : attempt.pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () =>
-          new SagemakerTimeoutError({ endpointName: options.endpointName, timeoutMillis: Duration.toMillis(timeout) })
-      })
-    )
-    return schedule === undefined ? bounded : Effect.retry(bounded, { schedule, while: (error) => error.retryable })
+    const bounded = timeout === undefined
+      ? attempt
+      : attempt.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(timeout) }))
+    if (schedule === undefined) return bounded
+    if (deadline === undefined) return Effect.retry(bounded, { schedule, while: isRetryable })
+    return Effect.flatMap(Clock.currentTimeMillis, (start) => {
+      const end = start + Duration.toMillis(deadline)
+      // Retry only when the next attempt can start before the deadline.
+      const withinDeadline = Schedule.delays(schedule).pipe(
+        Schedule.checkEffect((_, delay) =>
+          Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < end)
+        )
+      )
+      return Effect.retry(bounded, { schedule: withinDeadline, while: isRetryable })
+    }).pipe(Effect.timeoutFail({ duration: deadline, onTimeout: timedOut(deadline) }))
   }
 }
