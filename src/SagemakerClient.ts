@@ -1,7 +1,16 @@
 /**
- * The transport seam: one scoped `SageMakerRuntimeClient` per layer, every call abortable
- * (interrupting the fiber cancels the HTTP request), and the single place where SDK exceptions
- * become tagged errors. Tests of the layers above fake this service with `Layer.succeed`.
+ * The transport seam: one scoped client per layer, every call abortable (interrupting the fiber
+ * cancels the HTTP request), every failure a tagged error from the one error table. Tests of the
+ * layers above fake this service with `Layer.succeed`.
+ *
+ * Two transports sit behind it, chosen by {@link Options.transport}:
+ *
+ * - `"sdk"` (default): `@aws-sdk/client-sagemaker-runtime`'s `SageMakerRuntimeClient`.
+ * - `"http"`: a lean one — `@effect/platform`'s `HttpClient` on node's `http`/`https` with a
+ *   keep-alive agent, SigV4 from `@smithy/signature-v4`, SageMaker's error responses and event
+ *   streams read directly. Credentials, region and endpoint still come from the SDK's providers
+ *   (default chain, profiles, SSO, `AWS_ENDPOINT_URL_*`). Same requests, same errors, same stream
+ *   behaviour; a little less CPU per request and several times less per streamed event.
  *
  * @since 0.1.0
  */
@@ -18,6 +27,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as HttpTransport from "./internal/httpTransport.js"
 import { fromAbortableIterable } from "./internal/iterableStream.js"
 import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
 import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
@@ -44,6 +54,24 @@ export interface Credentials {
 }
 
 /**
+ * Which transport carries the requests: the AWS SDK client (`"sdk"`), or the lean HTTP transport
+ * (`"http"`: `@effect/platform` `HttpClient` + SigV4, credentials and region still from the SDK's
+ * providers).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Transport = "sdk" | "http"
+
+/**
+ * Every transport, the default first.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const transports: ReadonlyArray<Transport> = ["sdk", "http"]
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -63,6 +91,8 @@ export interface Options {
   readonly maxConcurrency?: number | undefined
   /** Named in `AWSConfigurationError`s (Haystack's message names the endpoint). */
   readonly endpointName?: string | undefined
+  /** Default `"sdk"`. See {@link Transport}. */
+  readonly transport?: Transport | undefined
 }
 
 /**
@@ -128,7 +158,8 @@ export interface Service {
   readonly invokeEndpoint: (request: InvokeRequest) => Effect.Effect<InvokeResponse, InvokeError>
   /**
    * Opens `InvokeEndpointWithResponseStream`. The effect succeeds when the first event arrived
-   * (the SDK resolves only then); closing the scope aborts the HTTP request.
+   * (the SDK resolves only then; the HTTP transport does the same), so a failure in the first
+   * frame fails the call and follows the retry policy; closing the scope aborts the HTTP request.
    */
   readonly invokeEndpointWithResponseStream: (
     request: Omit<InvokeRequest, "targetModel">
@@ -189,8 +220,10 @@ const optionalHeaders = (
 })
 
 /**
- * Builds the SDK client as a scoped resource (destroyed when the scope closes) and resolves the
- * region now, so that a region configured nowhere fails here rather than at the first call.
+ * Builds the client as a scoped resource (closed when the scope closes) and resolves the region
+ * now, so that a region configured nowhere fails here rather than at the first call. The SDK
+ * client is built for either transport: for `"http"` it only lends its resolved providers
+ * (credentials, region, endpoint rules).
  *
  * @since 0.1.0
  * @category constructors
@@ -198,6 +231,13 @@ const optionalHeaders = (
 export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const model = options.endpointName ?? ""
+    const transport = options.transport ?? "sdk"
+    if (!transports.includes(transport)) {
+      return yield* new AWSConfigurationError({
+        model,
+        description: `unknown transport ${JSON.stringify(transport)} (expected "sdk" or "http")`
+      })
+    }
     const client = yield* Effect.acquireRelease(
       Effect.try({
         try: () => new SageMakerRuntimeClient(sdkConfig(options)),
@@ -216,62 +256,77 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             "AWS_REGION or a profile's region to a region name such as us-east-1"
         })
     })
+    if (transport === "http") {
+      return SagemakerClient.of(
+        yield* HttpTransport.make({
+          config: client.config,
+          region,
+          endpointUrl: options.endpointUrl,
+          maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+          model
+        })
+      )
+    }
+    return sdkService(client, region)
+  })
 
-    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
-      Effect.tryPromise({
+/** The SDK transport over a built client. */
+const sdkService = (client: SageMakerRuntimeClient, region: string): Service => {
+  const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
+    Effect.tryPromise({
+      try: (signal) =>
+        client.send(
+          new InvokeEndpointCommand({
+            ...optionalHeaders(request),
+            Accept: request.accept,
+            TargetModel: request.targetModel
+          }),
+          { abortSignal: signal }
+        ),
+      catch: (error) => fromSdkError(request.endpointName, error)
+    }).pipe(Effect.map((output) => ({
+      body: output.Body ?? new Uint8Array(0),
+      contentType: output.ContentType,
+      invokedProductionVariant: output.InvokedProductionVariant,
+      customAttributes: output.CustomAttributes,
+      newSessionId: output.NewSessionId,
+      closedSessionId: output.ClosedSessionId,
+      requestId: output.$metadata.requestId
+    })))
+
+  const invokeEndpointWithResponseStream = (
+    request: Omit<InvokeRequest, "targetModel">
+  ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
+    Effect.gen(function*() {
+      // Owned by the caller's scope: closing it (end, early close, interruption) aborts the request.
+      const controller = yield* Effect.acquireRelease(
+        Effect.sync(() => new AbortController()),
+        (controller) => Effect.sync(() => controller.abort())
+      )
+      const output = yield* Effect.tryPromise({
         try: (signal) =>
           client.send(
-            new InvokeEndpointCommand({
-              ...optionalHeaders(request),
-              Accept: request.accept,
-              TargetModel: request.targetModel
-            }),
-            { abortSignal: signal }
+            new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
+            { abortSignal: AbortSignal.any([signal, controller.signal]) }
           ),
         catch: (error) => fromSdkError(request.endpointName, error)
-      }).pipe(Effect.map((output) => ({
-        body: output.Body ?? new Uint8Array(0),
+      })
+      const events = output.Body
+      const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
+        ? Stream.empty
+        : fromAbortableIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
+          Stream.filterMap((event) => Option.fromNullable(event.PayloadPart?.Bytes))
+        )
+      return {
         contentType: output.ContentType,
         invokedProductionVariant: output.InvokedProductionVariant,
-        customAttributes: output.CustomAttributes,
-        newSessionId: output.NewSessionId,
-        closedSessionId: output.ClosedSessionId,
-        requestId: output.$metadata.requestId
-      })))
+        requestId: output.$metadata.requestId,
+        parts
+      }
+    })
 
-    const invokeEndpointWithResponseStream = (
-      request: Omit<InvokeRequest, "targetModel">
-    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
-      Effect.gen(function*() {
-        // Owned by the caller's scope: closing it (end, early close, interruption) aborts the request.
-        const controller = yield* Effect.acquireRelease(
-          Effect.sync(() => new AbortController()),
-          (controller) => Effect.sync(() => controller.abort())
-        )
-        const output = yield* Effect.tryPromise({
-          try: (signal) =>
-            client.send(
-              new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
-              { abortSignal: AbortSignal.any([signal, controller.signal]) }
-            ),
-          catch: (error) => fromSdkError(request.endpointName, error)
-        })
-        const events = output.Body
-        const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
-          ? Stream.empty
-          : fromAbortableIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
-            Stream.filterMap((event) => Option.fromNullable(event.PayloadPart?.Bytes))
-          )
-        return {
-          contentType: output.ContentType,
-          invokedProductionVariant: output.InvokedProductionVariant,
-          requestId: output.$metadata.requestId,
-          parts
-        }
-      })
-
-    return SagemakerClient.of({ region, invokeEndpoint, invokeEndpointWithResponseStream })
-  })
+  return SagemakerClient.of({ region, invokeEndpoint, invokeEndpointWithResponseStream })
+}
 
 /**
  * @since 0.1.0

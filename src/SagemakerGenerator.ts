@@ -147,6 +147,12 @@ export interface Options {
    * TGI ignores it and sends server-sent events).
    */
   readonly streamAccept?: string | undefined
+  /**
+   * Which transport carries the requests: `"sdk"` (default), the AWS SDK client, or `"http"`, a
+   * lean `@effect/platform` HTTP client with SigV4 whose credentials and region still come from
+   * the SDK's providers. Same requests, errors and streams; see `SagemakerClient.Transport`.
+   */
+  readonly transport?: SagemakerClient.Transport | undefined
 }
 
 /**
@@ -241,6 +247,10 @@ const validate = (options: Options): Effect.Effect<Settings, SagemakerValidation
     if (streamFormat !== undefined && !["auto", "tgi", "lmi", "openai"].includes(streamFormat)) {
       return yield* validationError("streamFormat", `must be one of auto, tgi, lmi, openai, got ${streamFormat}`)
     }
+    const transport = options.transport
+    if (transport !== undefined && !SagemakerClient.transports.includes(transport)) {
+      return yield* validationError("transport", `must be one of sdk, http, got ${transport}`)
+    }
     return {
       model: options.model,
       // Haystack's `x or {...}`: an empty object also gives the default.
@@ -315,7 +325,8 @@ export const clientOptions = (
       ...(region === undefined ? {} : { region: Redacted.value(region) }),
       ...(profile === undefined ? {} : { profile: Redacted.value(profile) }),
       ...(options.endpointUrl === undefined ? {} : { endpointUrl: options.endpointUrl }),
-      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency })
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      ...(options.transport === undefined ? {} : { transport: options.transport })
     }
   })
 
@@ -355,8 +366,8 @@ const decodeStream = <E>(
 
 /**
  * The service over a `SagemakerClient` you provide (a fake in tests, or a shared client). Options
- * about credentials, region, `endpointUrl` and `maxConcurrency` belong to the client and are not
- * read here.
+ * about credentials, region, `endpointUrl`, `maxConcurrency` and `transport` belong to the client
+ * and are not read here.
  *
  * @since 0.1.0
  * @category constructors

@@ -1,13 +1,16 @@
 /**
- * Every error row of PROTOCOL.md §4.2, served by a loopback server and read by the real AWS SDK
- * client: the tag, status, fields and retryability of what `run` fails with, and how many requests
- * the server saw under the default policy (3 attempts for the retryable ones, 1 for the rest).
+ * Every error row of PROTOCOL.md §4.2, served by a loopback server and read by each transport (the
+ * real AWS SDK client, and the HTTP transport that parses the same responses by PROTOCOL.md §4.1):
+ * the tag, status, fields and retryability of what `run` fails with, and how many requests the
+ * server saw under the default policy (3 attempts for the retryable ones, 1 for the rest). Both
+ * transports must give the same answer for every row.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import { withGenerator } from "./helpers/generator.js"
 import * as Loopback from "./helpers/loopbackServer.js"
+import { transports } from "./helpers/transports.js"
 
 const CORAL = ":http://internal.amazon.com/coral/com.amazon.sagemaker.runtime/"
 
@@ -198,54 +201,142 @@ const rows: ReadonlyArray<Row> = [
   }
 ]
 
-describe("SDK errors become tagged errors (PROTOCOL.md §4.2, real SDK client)", () => {
-  for (const row of rows) {
-    it.scopedLive(`${row.name} → ${row.tag}, ${row.attempts} request(s)`, () =>
+for (const transport of transports) {
+  describe(`service errors become tagged errors (PROTOCOL.md §4.2, ${transport.name} transport)`, () => {
+    for (const row of rows) {
+      it.scopedLive(`${row.name} → ${row.tag}, ${row.attempts} request(s)`, () =>
+        Effect.gen(function*() {
+          const server = yield* Loopback.start(() => row.reply)
+          const error = yield* SagemakerGenerator.run("prompt").pipe(
+            withGenerator(server, { ...transport.options, retry: { baseDelay: "1 millis" } }),
+            Effect.flip
+          )
+          assert.strictEqual(error._tag, row.tag)
+          for (const [key, value] of Object.entries(row.fields)) {
+            assert.deepStrictEqual((error as unknown as Record<string, unknown>)[key], value, key)
+          }
+          if (row.message !== undefined) assert.strictEqual(error.message, row.message)
+          assert.strictEqual(server.requests.length, row.attempts)
+          // The transport itself never retries: each request is its first attempt of one (the HTTP
+          // transport sends the SDK's header too, for servers that count attempts).
+          for (const request of server.requests) {
+            assert.strictEqual(request.headers["amz-sdk-request"], "attempt=1; max=1")
+          }
+        }))
+    }
+
+    it.scopedLive("no credentials anywhere (the SDK's default chain finds none) is AWSConfigurationError at call time", () =>
       Effect.gen(function*() {
-        const server = yield* Loopback.start(() => row.reply)
+        const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
         const error = yield* SagemakerGenerator.run("prompt").pipe(
-          withGenerator(server, { retry: { baseDelay: "1 millis" } }),
+          withGenerator(server, {
+            ...transport.options,
+            awsAccessKeyId: null,
+            awsSecretAccessKey: null,
+            awsProfileName: null
+          }),
           Effect.flip
         )
-        assert.strictEqual(error._tag, row.tag)
-        for (const [key, value] of Object.entries(row.fields)) {
-          assert.deepStrictEqual((error as unknown as Record<string, unknown>)[key], value, key)
+        assert.strictEqual(error._tag, "AWSConfigurationError")
+        if (error._tag !== "AWSConfigurationError") return
+        assert.match(error.description, /^No AWS credentials could be resolved/)
+        assert.strictEqual(server.requests.length, 0)
+      }))
+
+    it.scopedLive("a refused connection is a retryable transport error without a status", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
+        const url = server.url
+        const error = yield* SagemakerGenerator.run("prompt").pipe(
+          withGenerator({ ...server, url: url.replace(/:\d+$/, ":1") }, { ...transport.options, retry: false }),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "SagemakerInferenceError")
+        if (error._tag !== "SagemakerInferenceError") return
+        assert.strictEqual(error.errorCode, "Transport")
+        assert.isUndefined(error.statusCode)
+        assert.isTrue(error.retryable)
+        assert.match(error.text, /ECONNREFUSED/)
+      }))
+  })
+}
+
+/**
+ * Corner cases of PROTOCOL.md §4.1 beyond the §4.2 rows, where the transports must agree field for
+ * field: where the error type is found and how it is cut, which message wins, odd bodies and
+ * statuses, `Retry-After` forms.
+ */
+const cornerRows: ReadonlyArray<{ readonly name: string; readonly reply: Loopback.Reply }> = [
+  {
+    name: "`Code` in the body",
+    reply: Loopback.serviceError(400, undefined, { Code: "ValidationError", message: "m" })
+  },
+  { name: "`CODE` in the body", reply: Loopback.serviceError(400, undefined, { CODE: "ThrottlingException" }) },
+  {
+    name: "`code` wins over `__type`",
+    reply: Loopback.serviceError(400, undefined, { code: "ThrottlingException", __type: "ValidationError" })
+  },
+  {
+    name: "the header wins over the body",
+    reply: Loopback.serviceError(429, "ModelNotReadyException", { code: "ValidationError", Message: "m" })
+  },
+  { name: "a header cut at `,`", reply: Loopback.serviceError(503, "ServiceUnavailable,extra", { Message: "m" }) },
+  {
+    name: "a namespaced header",
+    reply: Loopback.serviceError(424, "com.amazonaws.sagemakerruntime#ModelError", MODEL_ERROR_BODY)
+  },
+  { name: "a numeric `code`", reply: Loopback.serviceError(400, undefined, { code: 413, message: "m" }) },
+  {
+    name: "`message` wins over `Message`",
+    reply: Loopback.serviceError(500, "InternalFailure", { message: "lower", Message: "upper" })
+  },
+  { name: "an empty 400", reply: { status: 400, body: "" } },
+  { name: "an empty JSON object 503", reply: Loopback.json(503, {}) },
+  { name: "a JSON array body", reply: Loopback.json(500, []) },
+  { name: "a plain-text 400", reply: { status: 400, headers: { "content-type": "text/plain" }, body: "Bad Request" } },
+  { name: "a 302", reply: { status: 302, headers: { location: "/elsewhere" }, body: "" } },
+  {
+    name: "x-amz-retry-after in milliseconds",
+    reply: Loopback.serviceError(503, "ServiceUnavailable", { Message: "m" }, { "x-amz-retry-after": "2" })
+  },
+  {
+    name: "Retry-After as a past HTTP date",
+    reply: Loopback.serviceError(429, "ThrottlingException", {}, { "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" })
+  },
+  {
+    name: "x-amz-request-id instead of x-amzn-RequestId",
+    reply: { status: 500, headers: { "content-type": "application/json", "x-amz-request-id": "r-2" }, body: "{}" }
+  },
+  {
+    name: "ModelError with extra members and a string OriginalStatusCode",
+    reply: Loopback.serviceError(424, "ModelError", { ...MODEL_ERROR_BODY, OriginalStatusCode: "400", Extra: 1 })
+  }
+]
+
+describe("the transports agree field for field (PROTOCOL.md §4.1 corner cases and the §4.2 rows)", () => {
+  for (const row of [...rows, ...cornerRows]) {
+    it.scopedLive(row.name, () =>
+      Effect.gen(function*() {
+        const seen: Array<{ readonly transport: string; readonly error: unknown; readonly attempts: number }> = []
+        for (const transport of transports) {
+          const server = yield* Loopback.start(() => row.reply)
+          const error = yield* SagemakerGenerator.run("prompt").pipe(
+            withGenerator(server, { ...transport.options, retry: { baseDelay: "1 millis" } }),
+            Effect.flip
+          )
+          seen.push({
+            transport: transport.name,
+            error: JSON.parse(JSON.stringify(error)),
+            attempts: server.requests.length
+          })
         }
-        if (row.message !== undefined) assert.strictEqual(error.message, row.message)
-        assert.strictEqual(server.requests.length, row.attempts)
-        // The SDK itself never retries: each request is its first attempt of one.
-        for (const request of server.requests) {
-          assert.strictEqual(request.headers["amz-sdk-request"], "attempt=1; max=1")
+        for (const other of seen.slice(1)) {
+          assert.deepStrictEqual(
+            { error: other.error, attempts: other.attempts },
+            { error: seen[0]!.error, attempts: seen[0]!.attempts },
+            `${other.transport} vs ${seen[0]!.transport}`
+          )
         }
       }))
   }
-
-  it.scopedLive("no credentials anywhere (the SDK's default chain finds none) is AWSConfigurationError at call time", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
-      const error = yield* SagemakerGenerator.run("prompt").pipe(
-        withGenerator(server, { awsAccessKeyId: null, awsSecretAccessKey: null, awsProfileName: null }),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "AWSConfigurationError")
-      if (error._tag !== "AWSConfigurationError") return
-      assert.match(error.description, /^No AWS credentials could be resolved/)
-      assert.strictEqual(server.requests.length, 0)
-    }))
-
-  it.scopedLive("a refused connection is a retryable transport error without a status", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => Loopback.json(200, "[]"))
-      const url = server.url
-      const error = yield* SagemakerGenerator.run("prompt").pipe(
-        withGenerator({ ...server, url: url.replace(/:\d+$/, ":1") }, { retry: false }),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "SagemakerInferenceError")
-      if (error._tag !== "SagemakerInferenceError") return
-      assert.strictEqual(error.errorCode, "Transport")
-      assert.isUndefined(error.statusCode)
-      assert.isTrue(error.retryable)
-      assert.match(error.text, /ECONNREFUSED/)
-    }))
 })

@@ -1,7 +1,8 @@
 /**
  * Haystack's twelve unit tests (amazon-sagemaker-haystack v1.1.0, tests/test_sagemaker.py), ported
  * with exact assertions, and the extra cases of HAYSTACK.md §1.11. Where Haystack mocks boto3, these
- * run the real SDK client against a loopback server; each departure is asserted as DESIGN.md decides.
+ * run a real transport against a loopback server, once per transport of test/helpers/transports.ts
+ * (the AWS SDK client, the HTTP transport); each departure is asserted as DESIGN.md decides.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -11,11 +12,13 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as SagemakerClient from "../src/SagemakerClient.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as Secret from "../src/Secret.js"
 import { haystackEnv, withGenerator, withHaystackEnv } from "./helpers/generator.js"
 import * as Loopback from "./helpers/loopbackServer.js"
+import { transports } from "./helpers/transports.js"
 
 const PROMPT = "What's Natural Language Processing?"
 
@@ -33,8 +36,18 @@ const HAYSTACK_DICT: SagemakerGenerator.SerializedGenerator = {
   }
 }
 
+type TransportOptions = Partial<SagemakerGenerator.Options>
+
+/** Registers a test that goes over the wire once per transport; the test gets its options. */
+const wire = (name: string, test: (transport: TransportOptions) => Effect.Effect<void, unknown, Scope.Scope>) => {
+  for (const transport of transports) {
+    it.scopedLive(`${name} (${transport.name} transport)`, () => test(transport.options))
+  }
+}
+
 /** Runs `run(prompt, kwargs)` against a server that answers every request with `body`. */
 const runWithBody = (
+  transport: TransportOptions,
   body: string,
   options: Partial<SagemakerGenerator.Options> = {},
   prompt = PROMPT,
@@ -42,7 +55,10 @@ const runWithBody = (
 ) =>
   Effect.gen(function*() {
     const server = yield* Loopback.start(() => Loopback.json(200, body))
-    const exit = yield* SagemakerGenerator.run(prompt, kwargs).pipe(withGenerator(server, options), Effect.exit)
+    const exit = yield* SagemakerGenerator.run(prompt, kwargs).pipe(
+      withGenerator(server, { ...transport, ...options }),
+      Effect.exit
+    )
     return { exit, server }
   })
 
@@ -73,10 +89,13 @@ describe("Haystack's unit tests", () => {
     assert.deepStrictEqual(options.awsCustomAttributes, { accept_eula: true })
   })
 
-  it.scopedLive("2b. from_dict builds a working layer", () =>
+  wire("2b. from_dict builds a working layer", (transport) =>
     Effect.gen(function*() {
       const generator = yield* SagemakerGenerator.SagemakerGenerator.pipe(
-        Effect.provide(SagemakerGenerator.fromDict(HAYSTACK_DICT)),
+        Effect.provide(SagemakerGenerator.fromDict({
+          ...HAYSTACK_DICT,
+          init_parameters: { ...HAYSTACK_DICT.init_parameters, ...transport }
+        })),
         withHaystackEnv
       )
       assert.strictEqual(generator.model, "model")
@@ -113,11 +132,11 @@ describe("Haystack's unit tests", () => {
       assert.deepStrictEqual(generator.generationKwargs, { max_new_tokens: 1024 })
     }))
 
-  it.scopedLive("3b. the fixture's credentials and region sign the real request", () =>
+  wire("3b. the fixture's credentials and region sign the real request", (transport) =>
     Effect.gen(function*() {
       const server = yield* Loopback.start(() => Loopback.json(200, [{ generated_text: "ok" }]))
       yield* SagemakerGenerator.run(PROMPT).pipe(
-        Effect.provide(SagemakerGenerator.layer({ model: "test-model", endpointUrl: server.url })),
+        Effect.provide(SagemakerGenerator.layer({ ...transport, model: "test-model", endpointUrl: server.url })),
         withHaystackEnv
       )
       const headers = server.requests[0]!.headers
@@ -125,84 +144,101 @@ describe("Haystack's unit tests", () => {
       assert.strictEqual(headers["x-amz-security-token"], "some_fake_token")
     }))
 
-  it.effect("4. test_init_raises_boto_error: a failing client set-up is AWSConfigurationError with Haystack's message", () =>
-    Effect.gen(function*() {
-      // No region anywhere: the client cannot be set up (Haystack's boto3.Session failing).
-      const error = yield* SagemakerGenerator.SagemakerGenerator.pipe(
-        Effect.provide(SagemakerGenerator.layer({ model: "test-model", awsProfileName: null, awsRegionName: null })),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "AWSConfigurationError")
-      assert.strictEqual(
-        error.message,
-        "Could not connect to SageMaker Inference Endpoint 'test-model'.Make sure the Endpoint exists and AWS environment is configured."
-      )
-    }))
+  wire(
+    "4. test_init_raises_boto_error: a failing client set-up is AWSConfigurationError with Haystack's message",
+    (transport) =>
+      Effect.gen(function*() {
+        // No region anywhere: the client cannot be set up (Haystack's boto3.Session failing).
+        const error = yield* SagemakerGenerator.SagemakerGenerator.pipe(
+          Effect.provide(
+            SagemakerGenerator.layer({ ...transport, model: "test-model", awsProfileName: null, awsRegionName: null })
+          ),
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "AWSConfigurationError")
+        assert.strictEqual(
+          error.message,
+          "Could not connect to SageMaker Inference Endpoint 'test-model'.Make sure the Endpoint exists and AWS environment is configured."
+        )
+      })
+  )
 
-  it.effect("4b. Haystack's own fixture region, fake_region, is refused when the layer is built", () =>
-    Effect.gen(function*() {
-      const error = yield* SagemakerGenerator.SagemakerGenerator.pipe(
-        Effect.provide(SagemakerGenerator.layer({ model: "test-model" })),
-        Effect.withConfigProvider(
-          ConfigProvider.fromMap(new Map([...haystackEnv, ["AWS_DEFAULT_REGION", "fake_region"]]))
-        ),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "AWSConfigurationError")
-      if (error._tag !== "AWSConfigurationError") return
-      assert.match(error.description, /no valid AWS region is configured/)
-      assert.notInclude(JSON.stringify(error), "fake_region")
-    }))
+  wire(
+    "4b. Haystack's own fixture region, fake_region, is refused when the layer is built",
+    (transport) =>
+      Effect.gen(function*() {
+        const error = yield* SagemakerGenerator.SagemakerGenerator.pipe(
+          Effect.provide(SagemakerGenerator.layer({ ...transport, model: "test-model" })),
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(new Map([...haystackEnv, ["AWS_DEFAULT_REGION", "fake_region"]]))
+          ),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "AWSConfigurationError")
+        if (error._tag !== "AWSConfigurationError") return
+        assert.match(error.description, /no valid AWS region is configured/)
+        assert.notInclude(JSON.stringify(error), "fake_region")
+      })
+  )
 
-  it.scopedLive("5. test_run_with_list_of_dictionaries", () =>
+  wire("5. test_run_with_list_of_dictionaries", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`[{"generated_text": "test-reply", "other": "metadata"}]`)
+      const { exit } = yield* runWithBody(transport, `[{"generated_text": "test-reply", "other": "metadata"}]`)
       assert.deepStrictEqual(exit, Exit.succeed({ replies: ["test-reply"], meta: [{ other: "metadata" }] }))
     }))
 
-  it.scopedLive("6. test_run_with_single_dictionary", () =>
+  wire("6. test_run_with_single_dictionary", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`{"generation": "test-reply", "other": "metadata"}`)
+      const { exit } = yield* runWithBody(transport, `{"generation": "test-reply", "other": "metadata"}`)
       assert.deepStrictEqual(exit, Exit.succeed({ replies: ["test-reply"], meta: [{ other: "metadata" }] }))
     }))
 
-  it.scopedLive("7. test_run_raises_on_unexpected_response_type", () =>
+  wire("7. test_run_raises_on_unexpected_response_type", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`"just-a-string"`)
+      const { exit } = yield* runWithBody(transport, `"just-a-string"`)
       const error = failureOf(exit)
       assert.strictEqual(error._tag, "SagemakerResponseError")
       assert.match(error.message, /^Unexpected model response type: string/)
     }))
 
-  it.scopedLive("8. test_run_with_unknown_generation_key: departure, a typed error naming the keys seen", () =>
-    Effect.gen(function*() {
-      // Haystack returns replies [None]; DESIGN.md makes it a SagemakerResponseError.
-      const { exit } = yield* runWithBody(`{"unknown_key": "value"}`)
-      const error = failureOf(exit)
-      assert.strictEqual(error._tag, "SagemakerResponseError")
-      assert.strictEqual(
-        error.message,
-        `Unexpected model response without a "generated_text" or "generation" key (keys: unknown_key)`
-      )
-    }))
+  wire(
+    "8. test_run_with_unknown_generation_key: departure, a typed error naming the keys seen",
+    (transport) =>
+      Effect.gen(function*() {
+        // Haystack returns replies [None]; DESIGN.md makes it a SagemakerResponseError.
+        const { exit } = yield* runWithBody(transport, `{"unknown_key": "value"}`)
+        const error = failureOf(exit)
+        assert.strictEqual(error._tag, "SagemakerResponseError")
+        assert.strictEqual(
+          error.message,
+          `Unexpected model response without a "generated_text" or "generation" key (keys: unknown_key)`
+        )
+      })
+  )
 
-  it.scopedLive("9. test_run_raises_not_ready_error_on_429", () =>
+  wire("9. test_run_raises_not_ready_error_on_429", (transport) =>
     Effect.gen(function*() {
       const server = yield* Loopback.start(() =>
         Loopback.serviceError(429, "ModelNotReadyException", { Message: "model is loading" })
       )
-      const error = yield* SagemakerGenerator.run(PROMPT).pipe(withGenerator(server, { retry: false }), Effect.flip)
+      const error = yield* SagemakerGenerator.run(PROMPT).pipe(
+        withGenerator(server, { ...transport, retry: false }),
+        Effect.flip
+      )
       assert.strictEqual(error._tag, "SagemakerNotReadyError")
       assert.strictEqual(error.message, "Sagemaker model not ready: model is loading")
     }))
 
-  it.scopedLive("10. test_run_raises_inference_error_on_other_http_error", () =>
+  wire("10. test_run_raises_inference_error_on_other_http_error", (transport) =>
     Effect.gen(function*() {
       const server = yield* Loopback.start(() =>
         Loopback.serviceError(500, "InternalFailure", { Message: "internal server error" })
       )
-      const error = yield* SagemakerGenerator.run(PROMPT).pipe(withGenerator(server, { retry: false }), Effect.flip)
+      const error = yield* SagemakerGenerator.run(PROMPT).pipe(
+        withGenerator(server, { ...transport, retry: false }),
+        Effect.flip
+      )
       assert.strictEqual(error._tag, "SagemakerInferenceError")
       assert.strictEqual(
         error.message,
@@ -210,21 +246,26 @@ describe("Haystack's unit tests", () => {
       )
     }))
 
-  it.scopedLive("11. test_run_with_generation_kwargs: run-time kwargs merge per key over the init ones", () =>
-    Effect.gen(function*() {
-      const { server } = yield* runWithBody(
-        `{"generated_text": "ok"}`,
-        { generationKwargs: { max_new_tokens: 100, temperature: 0.5 } },
-        "prompt",
-        { temperature: 0.9 }
-      )
-      const body = server.requests[0]!.json() as { parameters: unknown }
-      assert.deepStrictEqual(body.parameters, { max_new_tokens: 100, temperature: 0.9 })
-    }))
+  wire(
+    "11. test_run_with_generation_kwargs: run-time kwargs merge per key over the init ones",
+    (transport) =>
+      Effect.gen(function*() {
+        const { server } = yield* runWithBody(
+          transport,
+          `{"generated_text": "ok"}`,
+          { generationKwargs: { max_new_tokens: 100, temperature: 0.5 } },
+          "prompt",
+          { temperature: 0.9 }
+        )
+        const body = server.requests[0]!.json() as { parameters: unknown }
+        assert.deepStrictEqual(body.parameters, { max_new_tokens: 100, temperature: 0.9 })
+      })
+  )
 
-  it.scopedLive("12. test_run_passes_custom_attributes_and_generation_kwargs", () =>
+  wire("12. test_run_passes_custom_attributes_and_generation_kwargs", (transport) =>
     Effect.gen(function*() {
       const { server } = yield* runWithBody(
+        transport,
         `{"generated_text": "ok"}`,
         { awsCustomAttributes: { accept_eula: true, max_retries: 3 } },
         "prompt",
@@ -240,27 +281,27 @@ describe("Haystack's unit tests", () => {
 })
 
 describe("HAYSTACK.md §1.11 extra cases", () => {
-  it.scopedLive("1. no custom attributes: departure, no header at all", () =>
+  wire("1. no custom attributes: departure, no header at all", (transport) =>
     Effect.gen(function*() {
-      const { server } = yield* runWithBody(`[{"generated_text": "ok"}]`)
+      const { server } = yield* runWithBody(transport, `[{"generated_text": "ok"}]`)
       assert.isFalse("x-amzn-sagemaker-custom-attributes" in server.requests[0]!.headers)
     }))
 
-  it.scopedLive("2. generated_text wins over generation", () =>
+  wire("2. generated_text wins over generation", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`{"generated_text":"a","generation":"b"}`)
+      const { exit } = yield* runWithBody(transport, `{"generated_text":"a","generation":"b"}`)
       assert.deepStrictEqual(exit, Exit.succeed({ replies: ["a"], meta: [{ generation: "b" }] }))
     }))
 
-  it.scopedLive("3. several elements: departure, one meta entry per reply", () =>
+  wire("3. several elements: departure, one meta entry per reply", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`[{"generation":"a"},{"generation":"b"}]`)
+      const { exit } = yield* runWithBody(transport, `[{"generation":"a"},{"generation":"b"}]`)
       assert.deepStrictEqual(exit, Exit.succeed({ replies: ["a", "b"], meta: [{}, {}] }))
     }))
 
-  it.scopedLive("4. an element without a reply key: departure, a typed error", () =>
+  wire("4. an element without a reply key: departure, a typed error", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`[{"generated_text":"a"},{"x":1}]`)
+      const { exit } = yield* runWithBody(transport, `[{"generated_text":"a"},{"x":1}]`)
       const error = failureOf(exit)
       assert.strictEqual(error._tag, "SagemakerResponseError")
       assert.strictEqual(
@@ -269,9 +310,9 @@ describe("HAYSTACK.md §1.11 extra cases", () => {
       )
     }))
 
-  it.scopedLive("5. an empty list: departure, a typed error instead of IndexError", () =>
+  wire("5. an empty list: departure, a typed error instead of IndexError", (transport) =>
     Effect.gen(function*() {
-      const { exit } = yield* runWithBody(`[]`)
+      const { exit } = yield* runWithBody(transport, `[]`)
       const error = failureOf(exit)
       assert.strictEqual(error._tag, "SagemakerResponseError")
       assert.match(error.message, /^Unexpected model response type: empty list/)
@@ -288,51 +329,63 @@ describe("HAYSTACK.md §1.11 extra cases", () => {
       ["not json", "Unexpected model response body: not JSON"]
     ] as const
   ) {
-    it.scopedLive(`6. body ${body} is refused: ${expected}`, () =>
+    wire(`6. body ${body} is refused: ${expected}`, (transport) =>
       Effect.gen(function*() {
-        const { exit } = yield* runWithBody(body)
+        const { exit } = yield* runWithBody(transport, body)
         const error = failureOf(exit)
         assert.strictEqual(error._tag, "SagemakerResponseError")
         assert.isTrue(error.message.startsWith(expected), error.message)
       }))
   }
 
-  it.scopedLive("7. a failure with no response is a SagemakerInferenceError naming the cause", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => ({ reset: true }))
-      const error = yield* SagemakerGenerator.run(PROMPT).pipe(withGenerator(server, { retry: false }), Effect.flip)
-      assert.strictEqual(error._tag, "SagemakerInferenceError")
-      if (error._tag !== "SagemakerInferenceError") return
-      assert.isUndefined(error.statusCode)
-      assert.strictEqual(error.errorCode, "Transport")
-      assert.isTrue(error.retryable)
-      assert.match(
-        error.message,
-        /^SageMaker Inference request failed without a response: .*(ECONNRESET|socket hang up)/
-      )
-    }))
-
-  it.scopedLive("8. init kwargs {} give the default; run-time null or {} give the init kwargs", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
-      yield* Effect.gen(function*() {
-        yield* SagemakerGenerator.run("p", null)
-        yield* SagemakerGenerator.run("p", {})
-      }).pipe(withGenerator(server, { generationKwargs: {} }))
-      for (const request of server.requests) {
-        assert.deepStrictEqual(request.json(), { inputs: "p", parameters: { max_new_tokens: 1024 } })
-      }
-      assert.strictEqual(server.requests.length, 2)
-    }))
-
-  it.scopedLive("9. custom attribute values: booleans lowercase, numbers as JavaScript prints them", () =>
-    Effect.gen(function*() {
-      const { server } = yield* runWithBody(`[{"generated_text":"ok"}]`, {
-        awsCustomAttributes: { a: false, b: 1.5, c: "x y", d: 1.0 }
+  wire(
+    "7. a failure with no response is a SagemakerInferenceError naming the cause",
+    (transport) =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => ({ reset: true }))
+        const error = yield* SagemakerGenerator.run(PROMPT).pipe(
+          withGenerator(server, { ...transport, retry: false }),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "SagemakerInferenceError")
+        if (error._tag !== "SagemakerInferenceError") return
+        assert.isUndefined(error.statusCode)
+        assert.strictEqual(error.errorCode, "Transport")
+        assert.isTrue(error.retryable)
+        assert.match(
+          error.message,
+          /^SageMaker Inference request failed without a response: .*(ECONNRESET|socket hang up)/
+        )
       })
-      // Python's str(1.0) is "1.0"; JavaScript's String(1.0) is "1" (DESIGN.md).
-      assert.strictEqual(server.requests[0]!.headers["x-amzn-sagemaker-custom-attributes"], "a=false;b=1.5;c=x y;d=1")
-    }))
+  )
+
+  wire(
+    "8. init kwargs {} give the default; run-time null or {} give the init kwargs",
+    (transport) =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
+        yield* Effect.gen(function*() {
+          yield* SagemakerGenerator.run("p", null)
+          yield* SagemakerGenerator.run("p", {})
+        }).pipe(withGenerator(server, { ...transport, generationKwargs: {} }))
+        for (const request of server.requests) {
+          assert.deepStrictEqual(request.json(), { inputs: "p", parameters: { max_new_tokens: 1024 } })
+        }
+        assert.strictEqual(server.requests.length, 2)
+      })
+  )
+
+  wire(
+    "9. custom attribute values: booleans lowercase, numbers as JavaScript prints them",
+    (transport) =>
+      Effect.gen(function*() {
+        const { server } = yield* runWithBody(transport, `[{"generated_text":"ok"}]`, {
+          awsCustomAttributes: { a: false, b: 1.5, c: "x y", d: 1.0 }
+        })
+        // Python's str(1.0) is "1.0"; JavaScript's String(1.0) is "1" (DESIGN.md).
+        assert.strictEqual(server.requests[0]!.headers["x-amzn-sagemaker-custom-attributes"], "a=false;b=1.5;c=x y;d=1")
+      })
+  )
 
   it("10. to_dict of a default instance", () => {
     const dict = SagemakerGenerator.toDict({ model: "m" })

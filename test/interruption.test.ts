@@ -1,7 +1,7 @@
 /**
- * Interruption and resource safety with the real SDK client: a timeout or an interrupt aborts the
- * HTTP request (the server sees the socket close), and closing the layer's scope destroys the SDK
- * client (its keep-alive sockets close).
+ * Interruption and resource safety on every transport (the real SDK client, the HTTP transport): a
+ * timeout or an interrupt aborts the HTTP request (the server sees the socket close), and closing
+ * the layer's scope closes the client (its keep-alive sockets close).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -15,6 +15,7 @@ import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import { withGenerator } from "./helpers/generator.js"
 import { testEnv } from "./helpers/generator.js"
 import * as Loopback from "./helpers/loopbackServer.js"
+import { transports } from "./helpers/transports.js"
 
 /** Waits (up to 2 s) until `check` holds. */
 const eventually = (check: () => boolean) =>
@@ -23,80 +24,84 @@ const eventually = (check: () => boolean) =>
     Effect.orElse(() => Effect.sync(() => assert.fail("the condition never held")))
   )
 
-describe("interruption aborts the request", () => {
-  it.scopedLive("a timeout aborts the HTTP request", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => ({ hang: true }))
-      const error = yield* SagemakerGenerator.run("p").pipe(
-        withGenerator(server, { timeout: "100 millis", retry: false }),
-        Effect.flip
-      )
-      assert.strictEqual(error._tag, "SagemakerTimeoutError")
-      yield* eventually(() => server.aborted() === 1)
-    }))
-
-  it.scopedLive("interrupting the fiber aborts the HTTP request", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => ({ hang: true }))
-      const fiber = yield* Effect.fork(SagemakerGenerator.run("p").pipe(withGenerator(server)))
-      yield* eventually(() => server.requests.length === 1)
-      const exit = yield* Fiber.interrupt(fiber)
-      assert.isTrue(Exit.isInterrupted(exit))
-      yield* eventually(() => server.aborted() === 1)
-    }))
-
-  it.scopedLive("each timed-out attempt is aborted before the next one starts", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => ({ hang: true }))
-      yield* SagemakerGenerator.run("p").pipe(
-        withGenerator(server, { timeout: "50 millis", retry: { baseDelay: "1 millis" } }),
-        Effect.flip
-      )
-      assert.strictEqual(server.requests.length, 3)
-      yield* eventually(() => server.aborted() === 3)
-    }))
-})
-
-describe("the layer owns the SDK client", () => {
-  it.scopedLive("closing the layer's scope destroys the client and its sockets", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        SagemakerGenerator.layer({ model: "m", endpointUrl: server.url }),
-        scope
-      ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(testEnv)))
-      yield* SagemakerGenerator.run("p").pipe(Effect.provide(context))
-      // Keep-alive: the socket stays open after the answer.
-      assert.strictEqual(server.openSockets(), 1)
-      yield* Scope.close(scope, Exit.void)
-      yield* eventually(() => server.openSockets() === 0)
-    }))
-
-  it.scopedLive("one client per layer: concurrent calls share its keep-alive sockets", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
-      yield* Effect.gen(function*() {
-        for (let round = 0; round < 3; round++) {
-          yield* Effect.all(Array.from({ length: 8 }, () => SagemakerGenerator.run("p")), { concurrency: "unbounded" })
-        }
-      }).pipe(withGenerator(server))
-      assert.strictEqual(server.requests.length, 24)
-      assert.isAtMost(server.openSockets(), 8)
-    }))
-
-  it.scopedLive("maxConcurrency bounds the requests in flight", () =>
-    Effect.gen(function*() {
-      const server = yield* Loopback.start(() => ({ hang: true }))
-      const fiber = yield* Effect.fork(
-        Effect.all(Array.from({ length: 10 }, () => SagemakerGenerator.run("p")), { concurrency: "unbounded" }).pipe(
-          withGenerator(server, { maxConcurrency: 3, retry: false })
+for (const transport of transports) {
+  describe(`interruption aborts the request (${transport.name} transport)`, () => {
+    it.scopedLive("a timeout aborts the HTTP request", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => ({ hang: true }))
+        const error = yield* SagemakerGenerator.run("p").pipe(
+          withGenerator(server, { ...transport.options, timeout: "100 millis", retry: false }),
+          Effect.flip
         )
-      )
-      yield* eventually(() => server.requests.length === 3)
-      // The other seven wait for a socket of the pool.
-      yield* Effect.sleep("100 millis")
-      assert.strictEqual(server.requests.length, 3)
-      yield* Fiber.interrupt(fiber)
-    }))
-})
+        assert.strictEqual(error._tag, "SagemakerTimeoutError")
+        yield* eventually(() => server.aborted() === 1)
+      }))
+
+    it.scopedLive("interrupting the fiber aborts the HTTP request", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => ({ hang: true }))
+        const fiber = yield* Effect.fork(SagemakerGenerator.run("p").pipe(withGenerator(server, transport.options)))
+        yield* eventually(() => server.requests.length === 1)
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit))
+        yield* eventually(() => server.aborted() === 1)
+      }))
+
+    it.scopedLive("each timed-out attempt is aborted before the next one starts", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => ({ hang: true }))
+        yield* SagemakerGenerator.run("p").pipe(
+          withGenerator(server, { ...transport.options, timeout: "50 millis", retry: { baseDelay: "1 millis" } }),
+          Effect.flip
+        )
+        assert.strictEqual(server.requests.length, 3)
+        yield* eventually(() => server.aborted() === 3)
+      }))
+  })
+
+  describe(`the layer owns the client (${transport.name} transport)`, () => {
+    it.scopedLive("closing the layer's scope closes the client and its sockets", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(
+          SagemakerGenerator.layer({ ...transport.options, model: "m", endpointUrl: server.url }),
+          scope
+        ).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(testEnv)))
+        yield* SagemakerGenerator.run("p").pipe(Effect.provide(context))
+        // Keep-alive: the socket stays open after the answer.
+        assert.strictEqual(server.openSockets(), 1)
+        yield* Scope.close(scope, Exit.void)
+        yield* eventually(() => server.openSockets() === 0)
+      }))
+
+    it.scopedLive("one client per layer: concurrent calls share its keep-alive sockets", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => Loopback.json(200, `[{"generated_text":"ok"}]`))
+        yield* Effect.gen(function*() {
+          for (let round = 0; round < 3; round++) {
+            yield* Effect.all(Array.from({ length: 8 }, () => SagemakerGenerator.run("p")), {
+              concurrency: "unbounded"
+            })
+          }
+        }).pipe(withGenerator(server, transport.options))
+        assert.strictEqual(server.requests.length, 24)
+        assert.isAtMost(server.openSockets(), 8)
+      }))
+
+    it.scopedLive("maxConcurrency bounds the requests in flight", () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(() => ({ hang: true }))
+        const fiber = yield* Effect.fork(
+          Effect.all(Array.from({ length: 10 }, () => SagemakerGenerator.run("p")), { concurrency: "unbounded" }).pipe(
+            withGenerator(server, { ...transport.options, maxConcurrency: 3, retry: false })
+          )
+        )
+        yield* eventually(() => server.requests.length === 3)
+        // The other seven wait for a socket of the pool.
+        yield* Effect.sleep("100 millis")
+        assert.strictEqual(server.requests.length, 3)
+        yield* Fiber.interrupt(fiber)
+      }))
+  })
+}

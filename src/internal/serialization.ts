@@ -35,6 +35,7 @@ export interface SerializedGenerator {
     readonly session_id?: string
     /** Milliseconds. */
     readonly timeout?: number
+    readonly transport?: "sdk" | "http"
   }
 }
 
@@ -73,6 +74,7 @@ export const toDict = (options: Options, secrets: SecretOptions): SerializedGene
     if (value !== undefined) init[key] = value
   }
   if (options.timeout !== undefined) init.timeout = Duration.toMillis(Duration.decode(options.timeout))
+  if (options.transport !== undefined) init.transport = options.transport
   return { type: TYPE, init_parameters: init as SerializedGenerator["init_parameters"] }
 }
 
@@ -117,6 +119,10 @@ export const fromDict = (data: unknown): Either.Either<Options, SagemakerDeseria
       return fail("'timeout' must be a positive number of milliseconds")
     }
     options.timeout = Duration.millis(init.timeout)
+  }
+  if (init.transport !== undefined && init.transport !== null) {
+    if (init.transport !== "sdk" && init.transport !== "http") return fail(`'transport' must be "sdk" or "http"`)
+    options.transport = init.transport
   }
   return Either.right(options as unknown as Options)
 }

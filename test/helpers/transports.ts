@@ -11,5 +11,6 @@ export interface TransportVariant {
 }
 
 export const transports: ReadonlyArray<TransportVariant> = [
-  { name: "sdk", options: {} }
+  { name: "sdk", options: {} },
+  { name: "http", options: { transport: "http" } }
 ]

@@ -1,0 +1,395 @@
+/**
+ * The lean transport behind the `SagemakerClient` seam: `@effect/platform`'s `HttpClient` served
+ * by node's `http`/`https` with a keep-alive agent, SigV4 from `@smithy/signature-v4`, errors read
+ * by PROTOCOL.md §4.1 and streams decoded from the event-stream framing — what the AWS SDK does for
+ * these two operations, without its middleware stack.
+ *
+ * Credentials, region and endpoint still come from the SDK's own providers: the caller hands over
+ * the resolved configuration of an SDK client built from the same options, so the default
+ * credential chain, profiles, SSO, `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` and FIPS/dual-stack
+ * endpoints keep working exactly as on the SDK transport.
+ *
+ * Requests are those the SDK sends (PROTOCOL.md §2.4): same method, path, headers and body, minus
+ * the SDK's user agent and invocation id. Failures are stated as facts and classified by the one
+ * error table in `sdkErrors.ts`, so both transports fail with the same tags and fields.
+ *
+ * @since 0.1.0
+ * @internal
+ */
+import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpBody from "@effect/platform/HttpBody"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { SignatureV4 } from "@smithy/signature-v4"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamResponse } from "../SagemakerClient.js"
+import { AWSConfigurationError, type SagemakerStreamError } from "../SagemakerError.js"
+import { EventStreamDecoder } from "./eventStream.js"
+import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
+import {
+  classify,
+  classifyStreamFailure,
+  describeStreamFailure,
+  fromSdkError,
+  type StreamFailure
+} from "./sdkErrors.js"
+
+/** What the transport needs from the SDK transport's set-up. */
+export interface Options {
+  /** The resolved configuration of an SDK client built from the same options (its providers). */
+  readonly config: SageMakerRuntimeClient["config"]
+  /** The region, already resolved (and checked) by `config.region()`. */
+  readonly region: string
+  /** `Options.endpointUrl`; otherwise the SDK's configured endpoint or its endpoint rules. */
+  readonly endpointUrl: string | undefined
+  /** The size of the socket pool. */
+  readonly maxConcurrency: number
+  /** Named in `AWSConfigurationError`s. */
+  readonly model: string
+}
+
+/** The SDK's path-label encoding: `encodeURIComponent` plus `!'()*`. */
+const encodeLabel = (label: string): string =>
+  encodeURIComponent(label).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+
+/** Where requests go: the SDK's own endpoint resolution, run once when the layer is built. */
+const resolveEndpoint = (options: Options): Effect.Effect<URL, AWSConfigurationError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const config = options.config
+      let custom = options.endpointUrl
+      if (custom === undefined && !config.isCustomEndpoint && !config.ignoreConfiguredEndpointUrls) {
+        custom = await config.serviceConfiguredEndpoint?.()
+      }
+      return config.endpointProvider({
+        Region: options.region,
+        UseFIPS: await config.useFipsEndpoint(),
+        UseDualStack: await config.useDualstackEndpoint(),
+        ...(custom === undefined ? {} : { Endpoint: custom })
+      }).url
+    },
+    catch: (cause) => {
+      const reason = cause instanceof Error ? cause.message : String(cause)
+      return new AWSConfigurationError({
+        model: options.model,
+        // The region came from a Secret: keep it out of the description.
+        description: "the SageMaker Runtime endpoint could not be resolved" +
+          (reason.includes(options.region) ? "" : `: ${reason}`)
+      })
+    }
+  })
+
+/**
+ * Optional request members → headers, in the order the SDK writes them (PROTOCOL.md §2.4). The
+ * stream route has no `TargetModel` member: it passes none.
+ */
+const routingHeaders = (
+  headers: Record<string, string>,
+  request: Omit<InvokeRequest, "targetModel">,
+  targetModel: string | undefined
+): void => {
+  if (request.customAttributes !== undefined) headers["x-amzn-sagemaker-custom-attributes"] = request.customAttributes
+  if (targetModel !== undefined) headers["x-amzn-sagemaker-target-model"] = targetModel
+  if (request.targetVariant !== undefined) headers["x-amzn-sagemaker-target-variant"] = request.targetVariant
+  if (request.targetContainerHostname !== undefined) {
+    headers["x-amzn-sagemaker-target-container-hostname"] = request.targetContainerHostname
+  }
+  if (request.inferenceId !== undefined) headers["x-amzn-sagemaker-inference-id"] = request.inferenceId
+  if (request.inferenceComponentName !== undefined) {
+    headers["x-amzn-sagemaker-inference-component"] = request.inferenceComponentName
+  }
+  if (request.sessionId !== undefined) headers["x-amzn-sagemaker-session-id"] = request.sessionId
+}
+
+/** A failure reading a response body (reset, cut short), as the facts of a broken stream. */
+const socketFailure = (error: HttpClientError.ResponseError): StreamFailure => {
+  const cause = error.cause
+  if (!(cause instanceof Error)) return { name: "Error", message: String(cause) }
+  const code = (cause as { readonly code?: unknown }).code
+  return { name: cause.name, message: cause.message, code: typeof code === "string" ? code : undefined }
+}
+
+/** Bodies announced larger than this are read piece by piece (see `readBody`). */
+const LARGE_BODY_BYTES = 64 * 1024
+
+const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
+  if (chunks.length === 1) return Chunk.unsafeGet(chunks, 0)
+  let length = 0
+  for (const chunk of chunks) length += chunk.length
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
+}
+
+/**
+ * The event-stream decoder as a channel: each read of the socket becomes the payloads it completed
+ * (one step per read, not per event); a failing frame fails the stream after the payloads before it.
+ */
+const decodeFrames = (
+  decoder: EventStreamDecoder
+): Channel.Channel<
+  Chunk.Chunk<Uint8Array>,
+  Chunk.Chunk<Uint8Array>,
+  StreamFailure,
+  StreamFailure,
+  unknown,
+  unknown
+> => {
+  const loop: Channel.Channel<
+    Chunk.Chunk<Uint8Array>,
+    Chunk.Chunk<Uint8Array>,
+    StreamFailure,
+    StreamFailure,
+    unknown,
+    unknown
+  > = Channel.readWithCause({
+    onInput: (input: Chunk.Chunk<Uint8Array>) => {
+      let parts: Array<Uint8Array> | undefined
+      for (const bytes of input) {
+        const decoded = decoder.push(bytes)
+        if (decoded.parts.length > 0) {
+          if (parts === undefined) parts = decoded.parts
+          else for (const part of decoded.parts) parts.push(part)
+        }
+        if (decoded.failure !== undefined) {
+          const failure = Channel.fail(decoded.failure)
+          return parts === undefined ? failure : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(parts)), failure)
+        }
+      }
+      return parts === undefined ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(parts)), loop)
+    },
+    onFailure: (cause) => Channel.failCause(cause),
+    onDone: () => {
+      const failure = decoder.end()
+      return failure === undefined ? Channel.void : Channel.fail(failure)
+    }
+  })
+  return loop
+}
+
+/**
+ * Builds the transport: a keep-alive agent sized like the SDK's (closed with the scope, which
+ * closes its sockets), an HTTP client over it, the signer and the endpoint.
+ */
+export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const endpoint = yield* resolveEndpoint(options)
+    const agent = yield* NodeHttpClient.makeAgent({ keepAlive: true, maxSockets: options.maxConcurrency })
+    const client = yield* NodeHttpClient.make.pipe(
+      Effect.provideService(NodeHttpClient.HttpAgent, agent),
+      // No client span per request: it would record every request header, and the platform's
+      // redaction list does not cover `x-amz-security-token` (a credential) or the custom
+      // attributes; it would also add trace headers the SDK does not send. The generator's own
+      // span covers the call.
+      Effect.map(HttpClient.withTracerDisabledWhen(() => true))
+    )
+    const config = options.config
+    const signer = new SignatureV4({
+      service: "sagemaker",
+      region: options.region,
+      // The SDK's providers: its memoized, refreshing credential chain and its hash.
+      credentials: config.credentials,
+      sha256: config.sha256,
+      uriEscapePath: true,
+      applyChecksum: true
+    })
+    const origin = `${endpoint.protocol}//${endpoint.host}`
+    // As the SDK joins them: an endpoint path of "/" adds nothing, any other is a prefix.
+    const basePath = endpoint.pathname === "/" ? "" : endpoint.pathname
+    const search = endpoint.search
+    const query = Object.fromEntries(endpoint.searchParams)
+    const port = endpoint.port === "" ? {} : { port: Number(endpoint.port) }
+
+    /** Signs and sends one request; fails with the request's tagged error before any response. */
+    const send = (
+      endpointName: string,
+      operation: "invocations" | "invocations-response-stream",
+      headers: Record<string, string>,
+      body: Uint8Array,
+      contentType: string
+    ): Effect.Effect<HttpClientResponse.HttpClientResponse, InvokeError> =>
+      Effect.tryPromise({
+        try: () =>
+          signer.sign({
+            method: "POST",
+            protocol: endpoint.protocol,
+            hostname: endpoint.hostname,
+            ...port,
+            path: `${basePath}/endpoints/${encodeLabel(endpointName)}/${operation}`,
+            query,
+            headers,
+            body
+          }),
+        // The credential chain is the SDK's: its failures read as on the SDK transport.
+        catch: (error) => fromSdkError(endpointName, error)
+      }).pipe(
+        Effect.flatMap((signed) =>
+          client.execute(
+            HttpClientRequest.post(`${origin}${signed.path}${search}`, {
+              headers: signed.headers,
+              body: HttpBody.uint8Array(body, contentType)
+            })
+          ).pipe(Effect.mapError((error) => classify(endpointName, { _tag: "Transport", cause: error.cause })))
+        )
+      )
+
+    /**
+     * The whole body; a body cut short is a response that could not be read. Read in one go
+     * (`arrayBuffer`), except a body announced larger than 64 KiB: that one is collected piece by
+     * piece and joined once, because `arrayBuffer` re-copies everything read so far on every piece
+     * (quadratic for a 6 MiB body), while the piecewise path costs a fixed ~0.2 ms more per call.
+     */
+    const readBody = (
+      endpointName: string,
+      response: HttpClientResponse.HttpClientResponse
+    ): Effect.Effect<Uint8Array, InvokeError> => {
+      const length = Number(response.headers["content-length"] ?? Number.NaN)
+      const read: Effect.Effect<Uint8Array, HttpClientError.ResponseError> = length > LARGE_BODY_BYTES
+        ? Effect.map(Stream.runCollect(response.stream), concatChunks)
+        // node's client hands a Buffer: use it as it is rather than copy it.
+        : Effect.map(response.arrayBuffer, (bytes) => bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))
+      return Effect.mapError(read, (error) =>
+        classify(
+          endpointName,
+          unreadableResponse(response.status, response.headers, describeStreamFailure(socketFailure(error)))
+        ))
+    }
+
+    /** Reads an error response (status ≥ 300, as the SDK) and fails with its tagged error. */
+    const failWith = (
+      endpointName: string,
+      response: HttpClientResponse.HttpClientResponse
+    ): Effect.Effect<never, InvokeError> =>
+      Effect.flatMap(
+        readBody(endpointName, response),
+        (body) => Effect.fail(classify(endpointName, errorResponse(response.status, response.headers, body)))
+      )
+
+    const baseHeaders = (
+      request: Omit<InvokeRequest, "targetModel">,
+      accept: Record<string, string>,
+      targetModel: string | undefined
+    ): Record<string, string> => {
+      const headers: Record<string, string> = { "content-type": request.contentType, ...accept }
+      routingHeaders(headers, request, targetModel)
+      headers["content-length"] = String(request.body.length)
+      // Unsigned, like the SDK's: it names the client, not the request.
+      headers["user-agent"] = "effect-sagemaker"
+      headers.host = endpoint.host
+      // One attempt per request, as the SDK transport reports with `maxAttempts: 1`: our Schedule
+      // retries; servers (and the emulator) read attempt numbers from this header.
+      headers["amz-sdk-request"] = "attempt=1; max=1"
+      return headers
+    }
+
+    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
+      Effect.gen(function*() {
+        const name = request.endpointName
+        const response = yield* send(
+          name,
+          "invocations",
+          baseHeaders(request, { accept: request.accept }, request.targetModel),
+          request.body,
+          request.contentType
+        )
+        if (response.status >= 300) return yield* failWith(name, response)
+        const body = yield* readBody(name, response)
+        const headers = response.headers
+        return {
+          body,
+          contentType: headers["content-type"],
+          invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
+          customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
+          newSessionId: headers["x-amzn-sagemaker-new-session-id"],
+          closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
+          requestId: requestIdOf(headers)
+        }
+      })
+
+    /**
+     * Opens the stream and waits for its first event, as the SDK does: a failure in the first frame
+     * fails the call (an exception frame with its stream error; a broken frame as a response that
+     * could not be read), so it follows the retry policy like any failed call.
+     */
+    const open = (
+      request: Omit<InvokeRequest, "targetModel">
+    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
+      Effect.gen(function*() {
+        const name = request.endpointName
+        const response = yield* send(
+          name,
+          "invocations-response-stream",
+          baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, undefined),
+          request.body,
+          request.contentType
+        )
+        if (response.status >= 300) return yield* failWith(name, response)
+        const headers = response.headers
+        const frames = response.stream.pipe(
+          Stream.mapError(socketFailure),
+          Stream.pipeThroughChannelOrFail(decodeFrames(new EventStreamDecoder()))
+        )
+        // Scoped: closing the scope ends the body stream, which destroys the socket (an abort).
+        const pull = yield* Stream.toPull(frames)
+        let first: Chunk.Chunk<Uint8Array> = Chunk.empty()
+        let ended = false
+        while (first.length === 0 && !ended) {
+          const next = yield* Effect.either(pull)
+          if (next._tag === "Right") {
+            first = next.right
+          } else if (Option.isNone(next.left)) {
+            ended = true
+          } else {
+            const failure = next.left.value
+            return yield* Effect.fail(classify(
+              name,
+              failure.name === "ModelStreamError" || failure.name === "InternalStreamFailure"
+                ? { _tag: "StreamException", failure }
+                : unreadableResponse(response.status, headers, describeStreamFailure(failure))
+            ))
+          }
+        }
+        const rest: Stream.Stream<Uint8Array, SagemakerStreamError> = ended
+          ? Stream.empty
+          : Stream.repeatEffectChunkOption(
+            Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
+          )
+        return {
+          contentType: headers["x-amzn-sagemaker-content-type"],
+          invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
+          requestId: requestIdOf(headers),
+          parts: first.length === 0 ? rest : Stream.concat(Stream.fromChunk(first), rest)
+        }
+      })
+
+    const invokeEndpointWithResponseStream = (
+      request: Omit<InvokeRequest, "targetModel">
+    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
+      Effect.flatMap(
+        Effect.scope,
+        (outer) =>
+          Effect.flatMap(Scope.fork(outer, ExecutionStrategy.sequential), (attempt) =>
+            open(request).pipe(
+              Scope.extend(attempt),
+              // A failed or interrupted attempt (a timeout, a retry) lets go of its socket at once,
+              // not when the caller's scope closes.
+              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(attempt, exit))
+            ))
+      )
+
+    return { region: options.region, invokeEndpoint, invokeEndpointWithResponseStream }
+  })
