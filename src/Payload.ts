@@ -139,6 +139,15 @@ export const normalize = (body: ResponseBody): GenerationResult => {
 
 const MAX_BODY_IN_ERROR = 2048
 
+/**
+ * SageMaker's limit on an InvokeEndpoint response body: 6,291,456 bytes (6 MiB). A larger body
+ * cannot come from SageMaker; {@link decodeResponse} refuses it without decoding or parsing it.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_RESPONSE_BYTES = 6_291_456
+
 const jsonType = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "list" : typeof value === "object" ? "object" : typeof value
 
@@ -170,13 +179,49 @@ const explainElement = (element: unknown): string => {
 }
 
 const decodeUtf8 = new TextDecoder("utf-8", { fatal: true })
+const decodeLossy = new TextDecoder("utf-8")
+
+/**
+ * Whether a JSON text may hold a `__proto__` key: written out, or spelled with `\u` escapes (the
+ * only escapes that can produce letters and underscores).
+ */
+const mayHoldProtoKey = (text: string): boolean => text.includes("__proto__") || text.includes("\\u")
+
+/**
+ * Drops every `__proto__` key from a freshly parsed JSON value, at any depth (iteratively: no
+ * recursion, whatever the nesting). `JSON.parse` keeps such a key as an ordinary property, but
+ * copying it with an assignment (`Object.assign`, Schema's decoding, a naive deep merge) replaces
+ * the target's prototype: a body could otherwise give `meta` a prototype of its choosing.
+ */
+const dropProtoKeys = (root: unknown): void => {
+  const pending: Array<unknown> = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value !== "object" || value === null) continue
+    if (Array.isArray(value)) {
+      for (const element of value) if (typeof element === "object" && element !== null) pending.push(element)
+      continue
+    }
+    const record = value as Record<string, unknown>
+    if (Object.hasOwn(record, "__proto__")) delete record["__proto__"]
+    for (const key of Object.keys(record)) {
+      const child = record[key]
+      if (typeof child === "object" && child !== null) pending.push(child)
+    }
+  }
+}
 
 const truncate = (text: string): string =>
   text.length > MAX_BODY_IN_ERROR ? `${text.slice(0, MAX_BODY_IN_ERROR)}… (${text.length} characters)` : text
 
 /**
  * Decodes a response body: UTF-8, JSON, then {@link ResponseBody}, normalized. Anything else fails
- * with a `SagemakerResponseError` whose message starts `Unexpected model response`.
+ * with a `SagemakerResponseError` whose message starts `Unexpected model response`; it never dies,
+ * whatever the bytes (any nesting depth, invalid UTF-8, wrong types).
+ *
+ * A body over {@link MAX_RESPONSE_BYTES} is refused before it is decoded. `__proto__` keys are
+ * dropped wherever they appear in the body, so that no part of the result (`meta` included) can
+ * carry a prototype chosen by the body.
  *
  * @since 0.1.0
  * @category decoding
@@ -188,6 +233,15 @@ export const decodeResponse = (
   Effect.suspend(() => {
     const refuse = (detail: string, body: string) =>
       Effect.fail(new SagemakerResponseError({ endpointName, detail, body: truncate(body) }))
+    if (bytes.length > MAX_RESPONSE_BYTES) {
+      return Effect.fail(
+        new SagemakerResponseError({
+          endpointName,
+          detail: `body: ${bytes.length} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
+          body: `${decodeLossy.decode(bytes.subarray(0, MAX_BODY_IN_ERROR))}… (${bytes.length} bytes)`
+        })
+      )
+    }
     let text: string
     try {
       text = decodeUtf8.decode(bytes)
@@ -200,6 +254,7 @@ export const decodeResponse = (
     } catch (error) {
       return refuse(`body: not JSON (${(error as Error).message})`, text)
     }
+    if (mayHoldProtoKey(text)) dropProtoKeys(json)
     return Either.match(Schema.decodeUnknownEither(ResponseBody)(json), {
       onLeft: () => refuse(explain(json), text),
       onRight: (body) => Effect.succeed(normalize(body))

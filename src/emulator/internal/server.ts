@@ -8,12 +8,14 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
@@ -589,7 +591,17 @@ export const make = <E>(
       Effect.interruptible,
       Effect.withClock(Clock.make())
     )
-    yield* HttpServer.serveEffect(app).pipe(Effect.provideService(HttpServer.HttpServer, server))
+    // The server's spans record request headers: redact the credentials SigV4 sends besides
+    // `authorization` (the platform's defaults cover only that and cookies).
+    const redacted = yield* FiberRef.get(Headers.currentRedactedNames)
+    yield* HttpServer.serveEffect(app).pipe(
+      Effect.provideService(HttpServer.HttpServer, server),
+      Effect.locally(Headers.currentRedactedNames, [
+        ...redacted,
+        "x-amz-security-token",
+        "x-amzn-sagemaker-custom-attributes"
+      ])
+    )
 
     const address = server.address
     const port = address._tag === "TcpAddress" ? address.port : 0

@@ -1,0 +1,196 @@
+/**
+ * Interruption and resources against the emulator through the real SDK (issue 5): interrupting a
+ * running `run` or `stream` aborts its request; closing a layer's scope destroys its client and
+ * sockets; a workload of successes, retries, timeouts, interruptions and early closes leaves no
+ * fiber, timer, socket or server behind. (`interruption.test.ts` covers the same on a loopback
+ * server: timeouts abort each attempt, maxConcurrency.)
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
+import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
+import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
+import * as Secret from "../src/Secret.js"
+import { activeResources, excess, settle } from "./helpers/resources.js"
+import { transports } from "./helpers/transports.js"
+
+const generator = (emulator: SagemakerEmulator.Service, model: string, options: Partial<SagemakerGenerator.Options>) =>
+  SagemakerGenerator.layer({
+    model,
+    endpointUrl: emulator.url,
+    awsAccessKeyId: Secret.fromToken("AKIDRESOURCES"),
+    awsSecretAccessKey: Secret.fromToken("resources-secret"),
+    awsRegionName: Secret.fromToken("us-east-1"),
+    awsSessionToken: null,
+    awsProfileName: null,
+    retry: { baseDelay: "1 millis" },
+    ...options
+  })
+
+const closedWithin = (emulator: SagemakerEmulator.Service, n: number) =>
+  emulator.awaitClosedRequests(n).pipe(
+    Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => `fewer than ${n} requests were aborted` })
+  )
+
+/** Waits until the emulator has seen `n` requests. */
+const requestsSeen = (emulator: SagemakerEmulator.Service, n: number) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200; i++) {
+      if ((yield* emulator.requests).length >= n) return
+      yield* Effect.sleep("10 millis")
+    }
+    return yield* Effect.fail(`the emulator never saw ${n} request(s)`)
+  })
+
+for (const variant of transports) {
+  describe(`interruption aborts the request (${variant.name} transport)`, () => {
+    it.scopedLive("interrupting a running run: the emulator sees its request closed", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall" } } })
+        const fiber = yield* Effect.fork(
+          SagemakerGenerator.run("p").pipe(Effect.provide(generator(emulator, "stalled", variant.options)))
+        )
+        yield* requestsSeen(emulator, 1)
+        assert.strictEqual(yield* emulator.closedRequests, 0)
+        const exit = yield* Fiber.interrupt(fiber)
+        assert.isTrue(Exit.isInterrupted(exit))
+        yield* closedWithin(emulator, 1)
+        const [request] = yield* emulator.requests
+        assert.isTrue(request!.aborted)
+        assert.strictEqual(request!.status, 0)
+      }))
+
+    it.scopedLive("interrupting a stream's consumer mid-stream: chunks first, then the request is closed", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall", afterParts: 2 } } })
+        let chunks = 0
+        const fiber = yield* Effect.fork(
+          Stream.runForEach(SagemakerGenerator.stream("p"), () => Effect.sync(() => chunks++)).pipe(
+            Effect.provide(generator(emulator, "stalled", variant.options))
+          )
+        )
+        for (let i = 0; i < 200 && chunks < 2; i++) yield* Effect.sleep("10 millis")
+        assert.strictEqual(chunks, 2)
+        yield* Fiber.interrupt(fiber)
+        yield* closedWithin(emulator, 1)
+        assert.strictEqual((yield* emulator.requests).length, 1)
+      }))
+
+    it.scopedLive("closing a stream early (take 2 of many) aborts the rest of the response", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make({
+          endpoints: { slow: { partDelayMillis: 50 } }
+        })
+        const chunks = yield* SagemakerGenerator.stream("p", { max_new_tokens: 100 }).pipe(
+          Stream.take(2),
+          Stream.runCollect,
+          Effect.provide(generator(emulator, "slow", variant.options))
+        )
+        assert.strictEqual(Chunk.size(chunks), 2)
+        yield* closedWithin(emulator, 1)
+      }))
+
+    it.scopedLive("a deadline aborts the attempt in flight", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall" } } })
+        const error = yield* SagemakerGenerator.run("p").pipe(
+          Effect.provide(generator(emulator, "stalled", { ...variant.options, retry: { deadline: "100 millis" } })),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "SagemakerTimeoutError")
+        yield* closedWithin(emulator, 1)
+      }))
+  })
+
+  describe(`the layer owns its client (${variant.name} transport)`, () => {
+    it.scopedLive("closing the layer's scope closes its keep-alive sockets (the client is destroyed)", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make()
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(generator(emulator, "ep", variant.options), scope)
+        yield* Effect.all(Array.from({ length: 4 }, () => SagemakerGenerator.run("p")), { concurrency: 4 }).pipe(
+          Effect.provide(context)
+        )
+        const open = yield* emulator.openConnections
+        assert.isAtLeast(open, 1)
+        assert.isAtMost(open, 4)
+        yield* Scope.close(scope, Exit.void)
+        for (let i = 0; i < 100 && (yield* emulator.openConnections) > 0; i++) yield* Effect.sleep("10 millis")
+        assert.strictEqual(yield* emulator.openConnections, 0)
+      }))
+
+    it.live("a mixed workload leaves no fiber, timer, socket or server behind", () =>
+      Effect.gen(function*() {
+        const baseline = activeResources()
+        const supervisor = yield* Supervisor.track
+        yield* Effect.gen(function*() {
+          const emulator = yield* SagemakerEmulator.make({
+            endpoints: {
+              ok: {},
+              flaky: { faults: { kind: "not-ready", count: 2 } },
+              slow: { faults: { kind: "latency", millis: 5_000 } },
+              stalled: { faults: { kind: "stall", afterParts: 1 } },
+              broken: { faults: { kind: "stream-error", afterParts: 2 } }
+            }
+          })
+          const outcome = <A, E extends { readonly _tag: string }>(effect: Effect.Effect<A, E>) =>
+            Effect.map(Effect.exit(effect), (exit) =>
+              Exit.match(exit, {
+                onSuccess: () => "ok",
+                onFailure: (cause) =>
+                  Option.match(Cause.failureOption(cause), {
+                    onNone: () => Cause.pretty(cause),
+                    onSome: (error) => error._tag
+                  })
+              }))
+          const run = (model: string, options: Partial<SagemakerGenerator.Options> = {}) =>
+            SagemakerGenerator.run("p").pipe(
+              Effect.provide(generator(emulator, model, { ...variant.options, ...options }))
+            )
+          const stream = (model: string, options: Partial<SagemakerGenerator.Options> = {}) =>
+            Stream.runDrain(SagemakerGenerator.stream("p")).pipe(
+              Effect.provide(generator(emulator, model, { ...variant.options, ...options }))
+            )
+          // Only the library's fibers are supervised, not the emulator's.
+          const outcomes = yield* Effect.all([
+            outcome(run("ok")),
+            outcome(run("flaky")),
+            outcome(run("slow", { timeout: "50 millis" })),
+            outcome(stream("ok")),
+            outcome(stream("broken")),
+            outcome(stream("stalled", { timeout: "50 millis" })),
+            outcome(run("slow").pipe(Effect.timeout("50 millis"))),
+            outcome(stream("stalled").pipe(Effect.timeout("100 millis")))
+          ], { concurrency: "unbounded" }).pipe(Effect.supervised(supervisor))
+          // Every fiber the workload started has ended with it.
+          const alive = yield* supervisor.value
+          assert.strictEqual(alive.length, 0, `${alive.length} fiber(s) still running`)
+          assert.deepStrictEqual(outcomes, [
+            "ok",
+            "ok",
+            "SagemakerTimeoutError",
+            "ok",
+            "SagemakerStreamError",
+            "SagemakerTimeoutError",
+            "TimeoutException",
+            "TimeoutException"
+          ])
+          yield* closedWithin(emulator, 3 + 1 + 1 + 1)
+          // Each call's layer was closed with it: its client's keep-alive sockets are gone.
+          for (let i = 0; i < 200 && (yield* emulator.openConnections) > 0; i++) yield* Effect.sleep("10 millis")
+          assert.strictEqual(yield* emulator.openConnections, 0)
+        }).pipe(Effect.scoped)
+        // Sockets, the emulator's server and timers are back to what they were.
+        const left = yield* settle(baseline)
+        assert.deepStrictEqual(left, {}, JSON.stringify({ baseline, now: activeResources(), excess: excess(baseline) }))
+      }))
+  })
+}
