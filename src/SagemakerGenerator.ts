@@ -12,8 +12,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Record from "effect/Record"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as HaystackDefaults from "./internal/haystackDefaults.js"
 import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
 import * as Serialization from "./internal/serialization.js"
 import * as StreamDecoder from "./internal/streamDecoder.js"
@@ -198,7 +200,7 @@ export class SagemakerGenerator extends Context.Tag("effect-sagemaker/SagemakerG
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_GENERATION_KWARGS: Readonly<Record<string, unknown>> = { max_new_tokens: 1024 }
+export const DEFAULT_GENERATION_KWARGS: Readonly<Record<string, unknown>> = HaystackDefaults.DEFAULT_GENERATION_KWARGS
 
 const routingFields = [
   "targetModel",
@@ -253,31 +255,11 @@ const validate = (options: Options): Effect.Effect<Settings, SagemakerValidation
     }
     return {
       model: options.model,
-      // Haystack's `x or {...}`: an empty object also gives the default.
-      generationKwargs: kwargs == null || Object.keys(kwargs).length === 0 ? DEFAULT_GENERATION_KWARGS : kwargs,
+      generationKwargs: HaystackDefaults.generationKwargs(kwargs),
       customAttributes,
       timeout
     }
   })
-
-/** The five AWS secrets with Haystack's defaults (`undefined` → default, `null` → none). */
-export const awsSecrets = (options: Options) => ({
-  awsAccessKeyId: options.awsAccessKeyId === undefined
-    ? Secret.fromEnvVar("AWS_ACCESS_KEY_ID", { strict: false })
-    : options.awsAccessKeyId,
-  awsSecretAccessKey: options.awsSecretAccessKey === undefined
-    ? Secret.fromEnvVar("AWS_SECRET_ACCESS_KEY", { strict: false })
-    : options.awsSecretAccessKey,
-  awsSessionToken: options.awsSessionToken === undefined
-    ? Secret.fromEnvVar("AWS_SESSION_TOKEN", { strict: false })
-    : options.awsSessionToken,
-  awsRegionName: options.awsRegionName === undefined
-    ? Secret.fromEnvVar("AWS_DEFAULT_REGION", { strict: false })
-    : options.awsRegionName,
-  awsProfileName: options.awsProfileName === undefined
-    ? Secret.fromEnvVar("AWS_PROFILE", { strict: false })
-    : options.awsProfileName
-})
 
 /**
  * Resolves the secrets through the current `ConfigProvider` into the client's options. Explicit
@@ -290,10 +272,9 @@ export const clientOptions = (
   options: Options
 ): Effect.Effect<SagemakerClient.Options, AWSConfigurationError> =>
   Effect.gen(function*() {
-    const secrets = awsSecrets(options)
-    const resolved: Record<string, Option.Option<Redacted.Redacted<string>>> = {}
-    for (const [name, secret] of Object.entries(secrets)) {
-      resolved[name] = yield* Secret.resolve(secret).pipe(
+    const resolve = (name: HaystackDefaults.AwsSecretOption, secret: Secret.Secret | null) =>
+      Secret.resolve(secret).pipe(
+        Effect.map(Option.getOrUndefined),
         Effect.mapError((cause) =>
           new AWSConfigurationError({
             model: options.model,
@@ -302,11 +283,13 @@ export const clientOptions = (
           })
         )
       )
-    }
-    const get = (name: keyof typeof secrets) => Option.getOrUndefined(resolved[name] ?? Option.none())
-    const accessKeyId = get("awsAccessKeyId")
-    const secretAccessKey = get("awsSecretAccessKey")
-    const sessionToken = get("awsSessionToken")
+    const {
+      awsAccessKeyId: accessKeyId,
+      awsProfileName: profile,
+      awsRegionName: region,
+      awsSecretAccessKey: secretAccessKey,
+      awsSessionToken: sessionToken
+    } = yield* Effect.all(Record.map(HaystackDefaults.awsSecrets(options), (secret, name) => resolve(name, secret)))
     if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
       return yield* new AWSConfigurationError({
         model: options.model,
@@ -315,13 +298,12 @@ export const clientOptions = (
           : "awsAccessKeyId is set but awsSecretAccessKey is not: give both or neither"
       })
     }
-    const region = get("awsRegionName")
-    const profile = get("awsProfileName")
     return {
       endpointName: options.model,
       ...(accessKeyId === undefined || secretAccessKey === undefined
         ? {}
         : { credentials: { accessKeyId, secretAccessKey, sessionToken } }),
+      // Region and profile name the client's configuration; they are not credentials.
       ...(region === undefined ? {} : { region: Redacted.value(region) }),
       ...(profile === undefined ? {} : { profile: Redacted.value(profile) }),
       ...(options.endpointUrl === undefined ? {} : { endpointUrl: options.endpointUrl }),
@@ -537,7 +519,7 @@ export type SerializedGenerator = Serialization.SerializedGenerator
  * @since 0.1.0
  * @category serialization
  */
-export const toDict = (options: Options): SerializedGenerator => Serialization.toDict(options, awsSecrets(options))
+export const toDict = (options: Options): SerializedGenerator => Serialization.toDict(options)
 
 /**
  * Reads a serialized generator back into options, with Haystack's error messages.

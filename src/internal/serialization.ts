@@ -12,6 +12,7 @@ import * as Predicate from "effect/Predicate"
 import { SagemakerDeserializationError } from "../SagemakerError.js"
 import type { Options } from "../SagemakerGenerator.js"
 import * as Secret from "../Secret.js"
+import * as HaystackDefaults from "./haystackDefaults.js"
 
 export const TYPE = "haystack_integrations.components.generators.amazon_sagemaker.sagemaker.SagemakerGenerator"
 
@@ -39,14 +40,6 @@ export interface SerializedGenerator {
   }
 }
 
-const secretKeys = [
-  ["aws_access_key_id", "awsAccessKeyId"],
-  ["aws_secret_access_key", "awsSecretAccessKey"],
-  ["aws_session_token", "awsSessionToken"],
-  ["aws_region_name", "awsRegionName"],
-  ["aws_profile_name", "awsProfileName"]
-] as const
-
 /** Our options beyond Haystack's, in the order they are written. */
 const extraKeys = [
   ["endpoint_url", "endpointUrl"],
@@ -58,17 +51,15 @@ const extraKeys = [
   ["session_id", "sessionId"]
 ] as const
 
-type SecretOptions = { readonly [K in (typeof secretKeys)[number][1]]: Secret.Secret | null }
-
-export const toDict = (options: Options, secrets: SecretOptions): SerializedGenerator => {
-  const kwargs = options.generationKwargs
+export const toDict = (options: Options): SerializedGenerator => {
+  const secrets = HaystackDefaults.awsSecrets(options)
   const init: Record<string, unknown> = { model: options.model }
-  for (const [key, option] of secretKeys) {
+  for (const { key, option } of HaystackDefaults.AWS_SECRETS) {
     const secret = secrets[option]
     init[key] = secret === null ? null : Secret.toDict(secret)
   }
   init.aws_custom_attributes = options.awsCustomAttributes ?? {}
-  init.generation_kwargs = kwargs == null || Object.keys(kwargs).length === 0 ? { max_new_tokens: 1024 } : kwargs
+  init.generation_kwargs = HaystackDefaults.generationKwargs(options.generationKwargs)
   for (const [key, option] of extraKeys) {
     const value = options[option]
     if (value !== undefined) init[key] = value
@@ -89,7 +80,7 @@ export const fromDict = (data: unknown): Either.Either<Options, SagemakerDeseria
   if (!Predicate.isRecord(init)) return fail("'init_parameters' must be an object")
   if (typeof init.model !== "string") return fail("Missing 'model' in init_parameters (the endpoint name)")
   const options: Record<string, unknown> = { model: init.model }
-  for (const [key, option] of secretKeys) {
+  for (const { key, option } of HaystackDefaults.AWS_SECRETS) {
     const value = init[key]
     if (value === undefined) continue
     if (value === null) {
