@@ -57,7 +57,8 @@ export type GenerationResult = Payload.GenerationResult
  * One piece of a streamed generation. `text` is what to append; the rest is there when the
  * container sends it (TGI and LMI send token ids and log-probs; the last chunk usually carries the
  * finish reason and token counts). A special token (TGI's `</s>`) arrives with `text: ""`,
- * `special: true` and its text in `specialText`.
+ * `special: true` and its text in `specialText`. Where each field comes from, per container
+ * format, is tabled in the stream decoder (`src/internal/streamDecoder.ts`).
  *
  * @since 0.1.0
  * @category models
@@ -68,6 +69,7 @@ export interface StreamChunk {
   readonly logprob?: number
   readonly special?: boolean
   readonly specialText?: string
+  /** As the container wrote it: `length`, `eos_token`, `stop_sequence`, `stop`, … */
   readonly finishReason?: string
   /** The whole generated text, when the container repeats it on its last event. */
   readonly generatedText?: string

@@ -20,6 +20,7 @@
  * @internal
  */
 import * as Data from "effect/Data"
+import type { StreamChunk } from "../SagemakerGenerator.js"
 
 /**
  * The payload formats the decoder speaks.
@@ -92,16 +93,7 @@ export interface StreamDecoderOptions {
  *
  * @internal
  */
-export interface DecodedEvent {
-  readonly text: string
-  readonly tokenId?: number
-  readonly logprob?: number
-  readonly special?: boolean
-  readonly specialText?: string
-  readonly finishReason?: string
-  readonly generatedText?: string
-  readonly inputTokens?: number
-  readonly outputTokens?: number
+export interface DecodedEvent extends StreamChunk {
   readonly raw?: unknown
 }
 
