@@ -258,6 +258,23 @@ for (const transport of transports) {
         assert.isTrue(error.retryable)
         assert.match(error.text, /ECONNREFUSED/)
       }))
+
+    for (const chunked of [false, true]) {
+      it.scopedLive(`a 200 body over SageMaker's 6 MiB response limit is refused (${chunked ? "chunked" : "announced"})`, () =>
+        Effect.gen(function*() {
+          const body = `[{"generated_text":"${"x".repeat(6_291_456)}"}]`
+          const server = yield* Loopback.start(() => ({ ...Loopback.json(200, body), chunked }))
+          const error = yield* SagemakerGenerator.run("prompt").pipe(
+            withGenerator(server, { ...transport.options, retry: false }),
+            Effect.flip
+          )
+          assert.strictEqual(error._tag, "SagemakerResponseError")
+          assert.match(
+            error.message,
+            /^Unexpected model response body: .* over SageMaker's response limit of 6291456 bytes$/
+          )
+        }))
+    }
   })
 }
 

@@ -32,8 +32,9 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { MAX_RESPONSE_BYTES } from "../Payload.js"
 import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamResponse } from "../SagemakerClient.js"
-import { AWSConfigurationError, type SagemakerStreamError } from "../SagemakerError.js"
+import { AWSConfigurationError, SagemakerResponseError, type SagemakerStreamError } from "../SagemakerError.js"
 import { EventStreamDecoder } from "./eventStream.js"
 import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
 import {
@@ -248,25 +249,48 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       )
 
     /**
-     * The whole body; a body cut short is a response that could not be read. Read in one go
-     * (`arrayBuffer`), except a body announced larger than 64 KiB: that one is collected piece by
-     * piece and joined once, because `arrayBuffer` re-copies everything read so far on every piece
-     * (quadratic for a 6 MiB body), while the piecewise path costs a fixed ~0.2 ms more per call.
+     * The whole body; a body cut short is a response that could not be read, and a body over
+     * SageMaker's response limit is refused without holding it (announced: unread; chunked: read up
+     * to the limit). Read in one go (`arrayBuffer`) when announced at most 64 KiB: otherwise it is
+     * collected piece by piece and joined once, because `arrayBuffer` re-copies everything read so
+     * far on every piece (quadratic for a 6 MiB body), while the piecewise path costs a fixed
+     * ~0.2 ms more per call.
      */
     const readBody = (
       endpointName: string,
       response: HttpClientResponse.HttpClientResponse
     ): Effect.Effect<Uint8Array, InvokeError> => {
       const length = Number(response.headers["content-length"] ?? Number.NaN)
-      const read: Effect.Effect<Uint8Array, HttpClientError.ResponseError> = length > LARGE_BODY_BYTES
-        ? Effect.map(Stream.runCollect(response.stream), concatChunks)
-        // node's client hands a Buffer: use it as it is rather than copy it.
-        : Effect.map(response.arrayBuffer, (bytes) => bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))
-      return Effect.mapError(read, (error) =>
+      const tooLarge = (bytes: string) =>
+        new SagemakerResponseError({
+          endpointName,
+          detail: `body: ${bytes} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
+          body: ""
+        })
+      if (length > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(String(length)))
+      const unreadable = (error: HttpClientError.ResponseError) =>
         classify(
           endpointName,
           unreadableResponse(response.status, response.headers, describeStreamFailure(socketFailure(error)))
-        ))
+        )
+      if (length <= LARGE_BODY_BYTES) {
+        // node's client hands a Buffer: use it as it is rather than copy it.
+        return Effect.mapBoth(response.arrayBuffer, {
+          onFailure: unreadable,
+          onSuccess: (bytes) => bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
+        })
+      }
+      return Effect.suspend(() => {
+        let total = 0
+        return Stream.runCollect(
+          Stream.mapEffect(Stream.mapError(response.stream, unreadable), (chunk) => {
+            total += chunk.length
+            return total > MAX_RESPONSE_BYTES
+              ? Effect.fail(tooLarge(`more than ${MAX_RESPONSE_BYTES}`))
+              : Effect.succeed(chunk)
+          })
+        ).pipe(Effect.map(concatChunks))
+      })
     }
 
     /** Reads an error response (status ≥ 300, as the SDK) and fails with its tagged error. */

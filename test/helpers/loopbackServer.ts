@@ -25,6 +25,8 @@ export interface Reply {
   readonly hang?: boolean
   /** Destroy the socket without answering. */
   readonly reset?: boolean
+  /** Send the body in 64 KiB pieces with `Transfer-Encoding: chunked` (no Content-Length). */
+  readonly chunked?: boolean
 }
 
 export interface LoopbackServer {
@@ -82,6 +84,12 @@ export const start = (
             return
           }
           res.writeHead(reply.status ?? 200, reply.headers ?? {})
+          if (reply.chunked) {
+            const body = Buffer.from(reply.body ?? "")
+            for (let at = 0; at < body.length; at += 65_536) res.write(body.subarray(at, at + 65_536))
+            res.end()
+            return
+          }
           res.end(reply.body ?? "")
         })
       })
