@@ -1,0 +1,106 @@
+/**
+ * What every benchmark process shares: the request every contender sends, the fixed answers of
+ * the bench server, static credentials, a SHA-256 for SigV4 and small statistics helpers.
+ *
+ * Kept free of third-party imports so that the cold-start probe can load it without skewing its
+ * own measurement.
+ */
+import { createHash, createHmac, type Hash, type Hmac } from "node:crypto"
+
+/** The endpoint every unary and stream request goes to. */
+export const ENDPOINT = "bench"
+/** The endpoint whose answers the server holds back (`-delay-<millis>`). */
+export const delayedEndpoint = (millis: number) => `bench-delay-${millis}`
+/** A stream endpoint with `tokens` events (`-tokens-<n>`). */
+export const streamEndpoint = (tokens: number) => `bench-tokens-${tokens}`
+
+export const REGION = "us-east-1"
+export const CREDENTIALS = { accessKeyId: "AKIDBENCHMARK", secretAccessKey: "bench-secret-not-checked" } as const
+
+export const PROMPT = "What's Natural Language Processing?"
+/** Haystack's default generation kwargs: what `run(PROMPT)` sends. */
+export const PARAMETERS = { max_new_tokens: 1024 } as const
+
+const encoder = new TextEncoder()
+
+/** The request body `run` sends, built per call by the baselines as a user would. */
+export const requestBody = (): Uint8Array => encoder.encode(JSON.stringify({ inputs: PROMPT, parameters: PARAMETERS }))
+/** The request body `stream` sends. */
+export const streamRequestBody = (): Uint8Array =>
+  encoder.encode(JSON.stringify({ inputs: PROMPT, parameters: PARAMETERS, stream: true }))
+
+/** The answer of a TGI container to InvokeEndpoint. */
+export const UNARY_RESPONSE = JSON.stringify([{
+  generated_text: " Natural Language Processing (NLP) is a field of computer science and artificial intelligence " +
+    "that studies how computers can understand, interpret and generate human language."
+}])
+
+/** Tokens per stream in the main stream measurement. */
+export const STREAM_TOKENS = 100
+/** Tokens per stream of the short stream, for the marginal cost of one event. */
+export const SHORT_STREAM_TOKENS = 20
+
+/** One TGI server-sent event per token, the last one with the details (PROTOCOL.md §7.1). */
+export const tgiEvents = (tokens: number): Array<string> =>
+  Array.from({ length: tokens }, (_, i) => {
+    const last = i === tokens - 1
+    return `data:${
+      JSON.stringify({
+        index: i + 1,
+        token: { id: 1000 + i, text: ` tok${i}`, logprob: -0.25, special: false },
+        generated_text: last ? Array.from({ length: tokens }, (_, j) => ` tok${j}`).join("") : null,
+        details: last ? { finish_reason: "length", generated_tokens: tokens, input_length: 8, seed: null } : null
+      })
+    }\n\n`
+  })
+
+/** `@smithy/signature-v4`'s checksum interface over node:crypto (HMAC when given a secret). */
+export class Sha256 {
+  private hash: Hash | Hmac
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = this.make()
+  }
+  private make(): Hash | Hmac {
+    const secret = this.secret
+    if (secret === undefined) return createHash("sha256")
+    const key = typeof secret === "string"
+      ? secret
+      : ArrayBuffer.isView(secret)
+      ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+      : Buffer.from(secret)
+    return createHmac("sha256", key)
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (typeof data === "string") this.hash.update(data, "utf8")
+    else if (ArrayBuffer.isView(data)) this.hash.update(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+    else this.hash.update(Buffer.from(data))
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()))
+  }
+  reset(): void {
+    this.hash = this.make()
+  }
+}
+
+/** The `q` quantile (0..1) of `values`, nearest rank. */
+export const quantile = (values: ReadonlyArray<number>, q: number): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = Float64Array.from(values).sort()
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))
+  return sorted[rank]!
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  const finite = values.filter((v) => Number.isFinite(v))
+  if (finite.length === 0) return Number.NaN
+  const sorted = [...finite].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Reads a `--name value` argument. */
+export const argValue = (argv: ReadonlyArray<string>, name: string): string | undefined => {
+  const index = argv.indexOf(name)
+  return index >= 0 ? argv[index + 1] : undefined
+}
