@@ -27,6 +27,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { abortableSend } from "./internal/abortableSend.js"
 import * as HttpTransport from "./internal/httpTransport.js"
 import { fromAbortableIterable } from "./internal/iterableStream.js"
 import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
@@ -272,16 +273,17 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
 
 /** The SDK transport over a built client. */
 const sdkService = (client: SageMakerRuntimeClient, region: string): Service => {
+  const send = abortableSend(client)
   const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
     Effect.tryPromise({
       try: (signal) =>
-        client.send(
+        send(
           new InvokeEndpointCommand({
             ...optionalHeaders(request),
             Accept: request.accept,
             TargetModel: request.targetModel
           }),
-          { abortSignal: signal }
+          signal
         ),
       catch: (error) => fromSdkError(request.endpointName, error)
     }).pipe(Effect.map((output) => ({
@@ -305,9 +307,9 @@ const sdkService = (client: SageMakerRuntimeClient, region: string): Service => 
       )
       const output = yield* Effect.tryPromise({
         try: (signal) =>
-          client.send(
+          send(
             new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
-            { abortSignal: AbortSignal.any([signal, controller.signal]) }
+            AbortSignal.any([signal, controller.signal])
           ),
         catch: (error) => fromSdkError(request.endpointName, error)
       })

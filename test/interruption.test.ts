@@ -29,33 +29,36 @@ for (const transport of transports) {
     it.scopedLive("a timeout aborts the HTTP request", () =>
       Effect.gen(function*() {
         const server = yield* Loopback.start(() => ({ hang: true }))
-        const error = yield* SagemakerGenerator.run("p").pipe(
-          withGenerator(server, { ...transport.options, timeout: "100 millis", retry: false }),
-          Effect.flip
-        )
-        assert.strictEqual(error._tag, "SagemakerTimeoutError")
-        yield* eventually(() => server.aborted() === 1)
+        // Checked while the layer (and its client) is still open: closing it would close the socket too.
+        yield* Effect.gen(function*() {
+          const error = yield* Effect.flip(SagemakerGenerator.run("p"))
+          assert.strictEqual(error._tag, "SagemakerTimeoutError")
+          yield* eventually(() => server.aborted() === 1)
+        }).pipe(withGenerator(server, { ...transport.options, timeout: "100 millis", retry: false }))
       }))
 
     it.scopedLive("interrupting the fiber aborts the HTTP request", () =>
       Effect.gen(function*() {
         const server = yield* Loopback.start(() => ({ hang: true }))
-        const fiber = yield* Effect.fork(SagemakerGenerator.run("p").pipe(withGenerator(server, transport.options)))
-        yield* eventually(() => server.requests.length === 1)
-        const exit = yield* Fiber.interrupt(fiber)
-        assert.isTrue(Exit.isInterrupted(exit))
-        yield* eventually(() => server.aborted() === 1)
+        yield* Effect.gen(function*() {
+          const fiber = yield* Effect.fork(SagemakerGenerator.run("p"))
+          yield* eventually(() => server.requests.length === 1)
+          const exit = yield* Fiber.interrupt(fiber)
+          assert.isTrue(Exit.isInterrupted(exit))
+          yield* eventually(() => server.aborted() === 1)
+        }).pipe(withGenerator(server, transport.options))
       }))
 
     it.scopedLive("each timed-out attempt is aborted before the next one starts", () =>
       Effect.gen(function*() {
         const server = yield* Loopback.start(() => ({ hang: true }))
-        yield* SagemakerGenerator.run("p").pipe(
-          withGenerator(server, { ...transport.options, timeout: "50 millis", retry: { baseDelay: "1 millis" } }),
-          Effect.flip
+        yield* Effect.gen(function*() {
+          yield* Effect.flip(SagemakerGenerator.run("p"))
+          assert.strictEqual(server.requests.length, 3)
+          yield* eventually(() => server.aborted() === 3)
+        }).pipe(
+          withGenerator(server, { ...transport.options, timeout: "50 millis", retry: { baseDelay: "1 millis" } })
         )
-        assert.strictEqual(server.requests.length, 3)
-        yield* eventually(() => server.aborted() === 3)
       }))
   })
 
