@@ -211,6 +211,8 @@ const dropProtoKeys = (root: unknown): void => {
   }
 }
 
+const decodeBody = Schema.decodeUnknownEither(ResponseBody)
+
 const truncate = (text: string): string =>
   text.length > MAX_BODY_IN_ERROR ? `${text.slice(0, MAX_BODY_IN_ERROR)}… (${text.length} characters)` : text
 
@@ -255,7 +257,7 @@ export const decodeResponse = (
       return refuse(`body: not JSON (${(error as Error).message})`, text)
     }
     if (mayHoldProtoKey(text)) dropProtoKeys(json)
-    return Either.match(Schema.decodeUnknownEither(ResponseBody)(json), {
+    return Either.match(decodeBody(json), {
       onLeft: () => refuse(explain(json), text),
       onRight: (body) => Effect.succeed(normalize(body))
     })

@@ -107,6 +107,29 @@ export const checkRetryOption = (option: RetryOption | undefined): string | unde
 }
 
 /**
+ * `Effect.retry(attempt, { schedule, while })`, with the retry machinery (a schedule driver and
+ * its state) set up only once an attempt failed with a retryable error: most calls succeed at
+ * once, and building it up front costs more than the rest of the Effect around a call. The
+ * schedule sees the same failures, in the same order, as under `Effect.retry`.
+ */
+const retryAfterFirstFailure = <A, E, R>(
+  attempt: Effect.Effect<A, E, R>,
+  schedule: Schedule.Schedule<unknown, E>,
+  isRetryable: (error: E) => boolean
+): Effect.Effect<A, E, R> =>
+  Effect.catchIf(attempt, isRetryable, (first) => {
+    // Replays the first failure to the schedule, then runs the attempt again.
+    let replay: Option.Option<E> = Option.some(first)
+    const again = Effect.suspend(() => {
+      if (Option.isNone(replay)) return attempt
+      const error = replay.value
+      replay = Option.none()
+      return Effect.fail(error)
+    })
+    return Effect.retry(again, { schedule, while: isRetryable })
+  })
+
+/**
  * Applies the per-attempt timeout, the retry policy and the deadline to one call. The options must
  * have passed {@link checkRetryOption}.
  */
@@ -134,7 +157,7 @@ export const withPolicy = (options: {
       ? attempt
       : attempt.pipe(Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(timeout) }))
     if (schedule === undefined) return bounded
-    if (deadline === undefined) return Effect.retry(bounded, { schedule, while: isRetryable })
+    if (deadline === undefined) return retryAfterFirstFailure(bounded, schedule, isRetryable)
     return Effect.flatMap(Clock.currentTimeMillis, (start) => {
       const end = start + Duration.toMillis(deadline)
       // Retry only when the next attempt can start before the deadline.
