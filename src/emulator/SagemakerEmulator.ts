@@ -27,13 +27,12 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as internalPersonality from "./internal/personalities.js"
-import * as internalServer from "./internal/server.js"
 
 /**
  * The container dialects the built-in model speaks.
@@ -438,11 +437,15 @@ export class EmulatorServeError extends Schema.TaggedError<EmulatorServeError>("
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<Service, EmulatorServeError, Scope.Scope> =>
-  internalServer.make(
-    options,
-    (cause) => new EmulatorServeError({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, cause })
+export const make = (options: Options = {}): Effect.Effect<Service, EmulatorServeError, Scope.Scope> => {
+  const serveError = (cause: unknown) =>
+    new EmulatorServeError({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, cause })
+  // The server (`@effect/platform-node`'s HttpServer, SigV4 checks, the event-stream encoder) is
+  // loaded when a server starts, not when the package is imported: most importers never start one.
+  return Effect.tryPromise({ try: () => import("./internal/server.js"), catch: serveError }).pipe(
+    Effect.flatMap((internalServer) => internalServer.make(options, serveError))
   )
+}
 
 /**
  * @since 0.1.0
