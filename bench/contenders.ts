@@ -353,7 +353,7 @@ export const makeUnary = (name: UnaryContender, setup: Setup): Unary => {
     case "run":
       return runUnary({ ...setup, transport: undefined })
     case "run-http":
-      return runUnary(setup)
+      return runUnary({ ...setup, transport: setup.transport ?? "http" })
   }
 }
 
@@ -366,6 +366,6 @@ export const makeStreaming = (name: StreamContender, setup: Setup): Streaming =>
     case "stream-run":
       return runStream({ ...setup, transport: undefined })
     case "stream-run-http":
-      return runStream(setup)
+      return runStream({ ...setup, transport: setup.transport ?? "http" })
   }
 }

@@ -7,11 +7,12 @@
  *
  * Unary variants (CPU µs per request):
  * - `sdk-cached`: the raw SDK, `cacheMiddleware: true`, `send(command)`.
- * - `sdk-cached-signal`: the same with `send(command, { abortSignal })`, as `SagemakerClient` calls
- *   it. The SDK uses its handler cache only when `send` gets no options: with any options object it
+ * - `sdk-cached-signal`: the same with `send(command, { abortSignal })`, as `SagemakerClient` called
+ *   it before the fix. The SDK uses its handler cache only when `send` gets no options: with any options object it
  *   rebuilds the middleware stack on every call.
- * - `sdk-cached-abortable`: the proposed fix: `send(command)` without options (cache kept), the
- *   abort signal handed to the HTTP handler by a middleware at the end of the stack.
+ * - `sdk-cached-abortable`: the fix (`src/internal/abortableSend.ts`): `send(command)` without
+ *   options (cache kept), the abort signal handed to the HTTP handler by a middleware at the end of
+ *   the stack.
  * - `sdk-cached-1024`: `sdk-cached` with a pool of 1,024 sockets (ours) instead of 50.
  * - `effect-send`: `Effect.tryPromise` around `sdk-cached-abortable`, run by `runPromise`.
  * - `effect-send-span`: plus `Effect.withSpan` (captures a stack trace per call).
@@ -24,7 +25,7 @@
  * - `client-parts-push`: the same events through `Stream.asyncPush` (the proposed source).
  * - `client-flatmap`: parts → `StreamDecoder` the way `SagemakerGenerator.stream` does it now
  *   (`Stream.flatMap` of a small stream per part).
- * - `client-channel`: parts → `StreamDecoder` in one channel, a chunk at a time (the proposed fix).
+ * - `client-channel`: parts → `StreamDecoder` in one channel, a chunk at a time (what `stream` does now).
  * - `client-channel-span`: `client-channel` wrapped as `SagemakerGenerator.stream` wraps its stream
  *   (`Stream.unwrapScoped`, `Stream.tapError` annotating the span, `Stream.withSpan`).
  * - `push-channel`: both proposals together.
@@ -45,6 +46,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import { abortableSend } from "../src/internal/abortableSend.js"
 import * as StreamDecoder from "../src/internal/streamDecoder.js"
 import * as SagemakerClient from "../src/SagemakerClient.js"
 import { makeStreaming, makeUnary } from "./contenders.js"
@@ -89,16 +91,10 @@ export const isVariant = (name: string): boolean =>
   (unaryVariants as ReadonlyArray<string>).includes(name) || (streamVariants as ReadonlyArray<string>).includes(name)
 
 // ---------------------------------------------------------------------------------------------
-// The proposed SDK fix: keep the handler cache, still abort per call
+// The SDK fix (now src/internal/abortableSend.ts): keep the handler cache, still abort per call
 // ---------------------------------------------------------------------------------------------
 
-/**
- * A client whose `send(command)` keeps the SDK's handler cache (no options object) while each call
- * can still be aborted: the signal travels in a WeakMap keyed by the command's input object, and a
- * middleware at the innermost position (step `deserialize`, priority `low`, inside the
- * deserializer) hands it to the HTTP handler itself instead of the terminal handler, which has the
- * options of the first call baked in.
- */
+/** A cached-middleware client whose calls are aborted by a per-call signal, as `SagemakerClient` sends. */
 export const abortableClient = (url: string, maxSockets?: number) => {
   const client = new SageMakerRuntimeClient({
     region: REGION,
@@ -110,28 +106,7 @@ export const abortableClient = (url: string, maxSockets?: number) => {
       requestHandler: { httpAgent: { keepAlive: true, maxSockets }, httpsAgent: { keepAlive: true, maxSockets } }
     })
   })
-  const signals = new WeakMap<object, AbortSignal>()
-  client.middlewareStack.add(
-    (next) => (args) => {
-      const abortSignal = signals.get(args.input as object)
-      if (abortSignal === undefined) return next(args)
-      const handler = client.config.requestHandler as {
-        handle: (request: unknown, options: { abortSignal: AbortSignal }) => Promise<{ response: unknown }>
-      }
-      return handler.handle(args.request, { abortSignal }) as ReturnType<typeof next>
-    },
-    { step: "deserialize", priority: "low", name: "perCallAbortSignal", override: true }
-  )
-  return {
-    client,
-    send: <O>(
-      command: InvokeEndpointCommand | InvokeEndpointWithResponseStreamCommand,
-      abortSignal: AbortSignal
-    ): Promise<O> => {
-      signals.set(command.input, abortSignal)
-      return client.send(command as InvokeEndpointCommand) as Promise<O>
-    }
-  }
+  return { client, send: abortableSend(client) }
 }
 
 const unaryCall = (variant: typeof unaryVariants[number], url: string): () => Promise<unknown> => {
@@ -165,7 +140,7 @@ const unaryCall = (variant: typeof unaryVariants[number], url: string): () => Pr
     case "sdk-cached-abortable": {
       const { send } = abortableClient(url)
       return async () => {
-        const output = await send<{ Body: Uint8Array }>(
+        const output = await send(
           new InvokeEndpointCommand({
             EndpointName: ENDPOINT,
             Body: requestBody(),
@@ -184,7 +159,7 @@ const unaryCall = (variant: typeof unaryVariants[number], url: string): () => Pr
       const attempt = () =>
         Effect.tryPromise({
           try: (signal) =>
-            send<{ Body: Uint8Array }>(
+            send(
               new InvokeEndpointCommand({
                 EndpointName: ENDPOINT,
                 Body: requestBody(),
@@ -324,7 +299,7 @@ const streamCall = (variant: typeof streamVariants[number], url: string): () => 
     // The raw SDK client (cached, abortable) as the source, through asyncPush.
     const { send } = abortableClient(url, 1024)
     const body = (signal: AbortSignal) =>
-      send<{ Body?: AsyncIterable<{ PayloadPart?: { Bytes?: Uint8Array } }> }>(
+      send(
         new InvokeEndpointWithResponseStreamCommand({
           EndpointName: endpoint,
           Body: streamRequestBody(),

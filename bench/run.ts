@@ -593,10 +593,10 @@ const profiles = async () => {
 
 const unaryVariantLabels: Record<string, string> = {
   "sdk-cached": "raw SDK, cacheMiddleware, `send(command)`",
-  "sdk-cached-signal": "the same, `send(command, { abortSignal })`, as SagemakerClient calls it",
-  "sdk-cached-abortable": "proposed: `send(command)` + the signal handed over by a middleware",
+  "sdk-cached-signal": "the same, `send(command, { abortSignal })`, as SagemakerClient called it before",
+  "sdk-cached-abortable": "`send(command)` + the signal handed over by a middleware (as SagemakerClient sends now)",
   "sdk-cached-1024": "raw SDK, cacheMiddleware, 1,024 sockets",
-  "effect-send": "`Effect.tryPromise`(proposed send) + `runPromise`",
+  "effect-send": "`Effect.tryPromise`(that send) + `runPromise`",
   "effect-send-span": "… + `Effect.withSpan`",
   "effect-send-span-nostack": "… + `Effect.withSpan({ captureStackTrace: false })`",
   run: "SagemakerGenerator.run (sdk)"
@@ -606,8 +606,8 @@ const streamVariantLabels: Record<string, string> = {
   "stream-sdk": "raw SDK, `for await`, token lines parsed",
   "client-parts": "SagemakerClient parts (`fromAbortableIterable`), not decoded",
   "client-parts-push": "proposed source: `for await` → `Stream.asyncPush`, not decoded",
-  "client-flatmap": "SagemakerClient parts → decoder, `Stream.flatMap` per part (as now)",
-  "client-channel": "SagemakerClient parts → decoder in one channel (proposed)",
+  "client-flatmap": "SagemakerClient parts → decoder, `Stream.flatMap` per part (before the fix)",
+  "client-channel": "SagemakerClient parts → decoder in one channel (as `stream` does now)",
   "client-channel-span": "… + `Stream.tapError` + `Stream.withSpan`, as `stream` wraps it",
   "push-channel": "`asyncPush` source + channel decoder (both proposals)",
   "stream-run": "SagemakerGenerator.stream (sdk)",
@@ -675,7 +675,7 @@ const experiments = async () => {
     "",
     sections[0] ?? "",
     "",
-    `Abort check of the proposed SDK fix: a call to an endpoint answering after 2 s, aborted after 50 ms, rejected ` +
+    `Abort check of the SDK fix: a call to an endpoint answering after 2 s, aborted after 50 ms, rejected ` +
     `after ${fmt(abortMs, 0)} ms.`,
     "",
     sections[1] ?? "",

@@ -23,12 +23,10 @@ import {
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { abortableSend } from "./internal/abortableSend.js"
-import * as HttpTransport from "./internal/httpTransport.js"
 import { fromAbortableIterable } from "./internal/iterableStream.js"
 import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
 import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
@@ -258,6 +256,13 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         })
     })
     if (transport === "http") {
+      // Loaded only when chosen: `@effect/platform`'s HttpClient, its node client and the signer
+      // would otherwise add to the import time of every program, most of which use the SDK.
+      const HttpTransport = yield* Effect.tryPromise({
+        try: () => import("./internal/httpTransport.js"),
+        catch: (cause) =>
+          new AWSConfigurationError({ model, description: "the lean HTTP transport could not be loaded", cause })
+      })
       return SagemakerClient.of(
         yield* HttpTransport.make({
           config: client.config,
@@ -316,8 +321,10 @@ const sdkService = (client: SageMakerRuntimeClient, region: string): Service => 
       const events = output.Body
       const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
         ? Stream.empty
-        : fromAbortableIterable(events, (error) => fromStreamError(request.endpointName, error)).pipe(
-          Stream.filterMap((event) => Option.fromNullable(event.PayloadPart?.Bytes))
+        : fromAbortableIterable(
+          events,
+          (error) => fromStreamError(request.endpointName, error),
+          (event) => event.PayloadPart?.Bytes
         )
       return {
         contentType: output.ContentType,

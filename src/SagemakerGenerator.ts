@@ -6,6 +6,9 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -318,19 +321,38 @@ export const clientOptions = (
  * Payload parts → chunks. A line the decoder cannot read ends the stream with a
  * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
  * report) after the chunks decoded before it; nothing is dropped silently.
+ *
+ * One channel decodes a chunk of parts at a time and writes everything it decoded as one chunk:
+ * no Effect, and no stream, per part or per event.
  */
 const decodeStream = <E>(
   endpointName: string,
   parts: Stream.Stream<Uint8Array, E>,
   decoder: StreamDecoder.StreamDecoder
 ): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerStreamError> => {
-  const step = (
-    decode: () => Array<StreamDecoder.DecodedEvent>
-  ): Stream.Stream<StreamChunk, SagemakerResponseError | SagemakerStreamError> => {
+  type Decoding = Channel.Channel<
+    Chunk.Chunk<StreamChunk>,
+    Chunk.Chunk<Uint8Array>,
+    E | SagemakerResponseError | SagemakerStreamError,
+    E,
+    unknown,
+    unknown
+  >
+  const emit = (events: Array<StreamChunk>, then: Decoding): Decoding =>
+    events.length === 0 ? then : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(events)), then)
+  /**
+   * Runs `decode`, which returns its events or collects them in the array it is given (so that a
+   * failure in a later part still delivers the events of the parts before it); then `next`, or
+   * the failure after every event decoded before it.
+   */
+  const step = (decode: (collected: Array<StreamChunk>) => Array<StreamChunk>, next: Decoding): Decoding => {
+    const collected: Array<StreamChunk> = []
+    let events: Array<StreamChunk>
     try {
-      return Stream.fromIterable(decode())
+      events = decode(collected)
     } catch (error) {
-      if (!(error instanceof StreamDecoder.StreamDecodeError)) throw error
+      if (!(error instanceof StreamDecoder.StreamDecodeError)) return Channel.failCause(Cause.die(error))
+      for (const event of error.events) collected.push(event)
       const failure = error.reason === "ModelError"
         // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
         ? new SagemakerStreamError({ endpointName, errorCode: "ModelError", text: error.message })
@@ -339,13 +361,23 @@ const decodeStream = <E>(
           detail: `in the stream (${error.reason}): ${error.message}`,
           body: error.line
         })
-      return Stream.concat(Stream.fromIterable(error.events), Stream.fail(failure))
+      return emit(collected, Channel.fail(failure))
     }
+    return emit(events, next)
   }
-  return parts.pipe(
-    Stream.flatMap((bytes) => Stream.suspend(() => step(() => decoder.push(bytes)))),
-    Stream.concat(Stream.suspend(() => step(() => decoder.end())))
-  )
+  const loop: Decoding = Channel.readWithCause({
+    onInput: (input: Chunk.Chunk<Uint8Array>) =>
+      step((collected) => {
+        if (input.length === 1) return decoder.push(Chunk.unsafeGet(input, 0))
+        for (let i = 0; i < input.length; i++) {
+          for (const event of decoder.push(Chunk.unsafeGet(input, i))) collected.push(event)
+        }
+        return collected
+      }, loop),
+    onFailure: (cause) => Channel.failCause(cause),
+    onDone: () => step(() => decoder.end(), Channel.void)
+  })
+  return Stream.pipeThroughChannel(parts, loop)
 }
 
 /**
@@ -408,7 +440,12 @@ export const make = (
         return result
       }).pipe(
         Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-        Effect.withSpan("SagemakerGenerator.run", { kind: "client", attributes: { "gen_ai.request.model": spanModel } })
+        Effect.withSpan("SagemakerGenerator.run", {
+          kind: "client",
+          attributes: { "gen_ai.request.model": spanModel },
+          // The stack would point inside this module, and capturing it cost a third of our CPU per call.
+          captureStackTrace: false
+        })
       )
 
     const decoderOptions = {
@@ -417,40 +454,45 @@ export const make = (
     } as const
     const { inferenceComponentName, inferenceId, sessionId, targetContainerHostname, targetVariant } = routing
 
-    const stream: Service["stream"] = (prompt, generationKwargs) =>
-      Effect.gen(function*() {
-        const merged = yield* parameters(prompt, generationKwargs)
-        yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
-        const body = Payload.encodeRequest(prompt, merged, { stream: true })
-        yield* Validation.checkBodySize(body)
-        const response = yield* policy(client.invokeEndpointWithResponseStream({
-          endpointName: model,
-          body,
-          contentType: "application/json",
-          accept: options.streamAccept ?? "application/jsonlines",
-          customAttributes: settings.customAttributes,
-          targetVariant,
-          targetContainerHostname,
-          inferenceComponentName,
-          inferenceId,
-          sessionId
-        }))
-        const timeout = settings.timeout
-        const parts = timeout === undefined ? response.parts : response.parts.pipe(
-          Stream.timeoutFail(
-            () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) }),
-            timeout
+    const streamSpan = { kind: "client", attributes: { "gen_ai.request.model": spanModel } } as const
+
+    const stream: Service["stream"] = (prompt, generationKwargs) => {
+      // The span, made here (it records this call site, as `Stream.withSpan` does), lives in the
+      // stream's scope and ends with the stream's exit; everything up to the first event runs
+      // under it. Cheaper than wrapping the stream in `Stream.withSpan` and `Stream.tapError`.
+      const makeSpan = Effect.makeSpanScoped("SagemakerGenerator.stream", streamSpan)
+      return Stream.unwrapScoped(Effect.flatMap(makeSpan, (span) => {
+        const annotateError = (error: SagemakerError) => Effect.sync(() => span.attribute("error.type", error._tag))
+        return Effect.gen(function*() {
+          const merged = yield* parameters(prompt, generationKwargs)
+          yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
+          const body = Payload.encodeRequest(prompt, merged, { stream: true })
+          yield* Validation.checkBodySize(body)
+          const response = yield* policy(client.invokeEndpointWithResponseStream({
+            endpointName: model,
+            body,
+            contentType: "application/json",
+            accept: options.streamAccept ?? "application/jsonlines",
+            customAttributes: settings.customAttributes,
+            targetVariant,
+            targetContainerHostname,
+            inferenceComponentName,
+            inferenceId,
+            sessionId
+          }))
+          const timeout = settings.timeout
+          const parts = timeout === undefined ? response.parts : response.parts.pipe(
+            Stream.timeoutFail(
+              () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) }),
+              timeout
+            )
           )
-        )
-        return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
-      }).pipe(
-        Stream.unwrapScoped,
-        Stream.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-        Stream.withSpan("SagemakerGenerator.stream", {
-          kind: "client",
-          attributes: { "gen_ai.request.model": spanModel }
-        })
-      )
+          return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions)).pipe(
+            Stream.tapError(annotateError)
+          )
+        }).pipe(Effect.tapError(annotateError), Effect.withParentSpan(span))
+      }))
+    }
 
     return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run, stream })
   })

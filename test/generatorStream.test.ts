@@ -90,6 +90,22 @@ describe("SagemakerGenerator.stream (fake transport)", () => {
       assert.match(error.message, /^Unexpected model response in the stream \(InvalidJson\)/)
     }))
 
+  it.effect("a bad line in a later part of one chunk of parts still delivers the earlier parts' chunks", () =>
+    Effect.gen(function*() {
+      // The SDK transport hands over the parts of a socket read as one chunk.
+      const parts = Chunk.make(utf8(tgi(["a"])), utf8(tgi(["b"])), utf8("data:{not json}\n\n"), utf8(tgi(["lost"])))
+      const { provide } = setup({}, () => Effect.succeed(Stream.fromChunk(parts)))
+      const results = Chunk.toArray(
+        yield* provide(SagemakerGenerator.stream("p")).pipe(Stream.either, Stream.runCollect)
+      )
+      assert.deepStrictEqual(results.slice(0, 2).map((r) => Either.map(r, (c) => c.text)), [
+        Either.right("a"),
+        Either.right("b")
+      ])
+      assert.strictEqual(results.length, 3)
+      assert.strictEqual(Either.getOrThrow(Either.flip(results[2]!))._tag, "SagemakerResponseError")
+    }))
+
   it.effect("an LMI error line ends the stream with SagemakerStreamError ModelError", () =>
     Effect.gen(function*() {
       const lines = `{"token":{"id":1,"text":"Hi","log_prob":-1}}\n` +

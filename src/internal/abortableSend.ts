@@ -27,7 +27,7 @@ interface RequestHandler {
   ) => Promise<unknown>
 }
 
-interface AbortableSend {
+export interface AbortableSend {
   (command: InvokeEndpointCommand, abortSignal: AbortSignal): Promise<InvokeEndpointCommandOutput>
   (
     command: InvokeEndpointWithResponseStreamCommand,

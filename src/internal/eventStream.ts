@@ -47,6 +47,34 @@ const text = (bytes: Uint8Array, start: number, end: number): string => {
   return out
 }
 
+/** Whether `bytes[start, end)` spells the ASCII string `expected`. */
+const spells = (bytes: Uint8Array, start: number, end: number, expected: string): boolean => {
+  if (end - start !== expected.length) return false
+  for (let i = start; i < end; i++) if (bytes[i] !== expected.charCodeAt(i - start)) return false
+  return true
+}
+
+/** `expected` when the bytes spell it (no string built), else their text. */
+const textOr = (bytes: Uint8Array, start: number, end: number, expected: string): string =>
+  spells(bytes, start, end, expected) ? expected : text(bytes, start, end)
+
+/** The CRC-32 table, for the 8 bytes of a prelude (cheaper in JavaScript than a call into zlib). */
+const CRC_TABLE = (() => {
+  const table = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    table[n] = c
+  }
+  return table
+})()
+
+const preludeCrc = (bytes: Uint8Array, at: number): number => {
+  let c = -1
+  for (let i = at; i < at + 8; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}
+
 const concat = (chunks: ReadonlyArray<Uint8Array>, length: number): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!
   const out = new Uint8Array(length)
@@ -69,43 +97,57 @@ interface FrameHeaders {
   errorMessage: string | undefined
 }
 
-/** Reads the headers that decide what a frame is; a malformed block fails as the SDK's parser does. */
-const readHeaders = (bytes: Uint8Array, start: number, end: number): FrameHeaders | StreamFailure => {
-  const headers: FrameHeaders = {
-    messageType: undefined,
-    eventType: undefined,
-    exceptionType: undefined,
-    errorCode: undefined,
-    errorMessage: undefined
-  }
+/**
+ * Reads the headers that decide what a frame is into `headers` (reset first); a malformed block
+ * fails as the SDK's parser does. Names are matched on their bytes, and the usual values
+ * (`event`, `PayloadPart`) come back as constants: no string is built for an ordinary frame.
+ */
+const readHeaders = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  headers: FrameHeaders
+): StreamFailure | undefined => {
+  headers.messageType = undefined
+  headers.eventType = undefined
+  headers.exceptionType = undefined
+  headers.errorCode = undefined
+  headers.errorMessage = undefined
   let at = start
   while (at < end) {
-    const nameLength = bytes[at]!
-    const nameEnd = at + 1 + nameLength
+    const nameStart = at + 1
+    const nameEnd = nameStart + bytes[at]!
     if (nameEnd >= end) return outOfBounds
-    const name = text(bytes, at + 1, nameEnd)
     const type = bytes[nameEnd]!
     at = nameEnd + 1
     if (type === 6 || type === 7) {
       if (at + 2 > end) return outOfBounds
-      const valueEnd = at + 2 + u16(bytes, at)
+      const valueStart = at + 2
+      const valueEnd = valueStart + u16(bytes, at)
       if (valueEnd > end) return outOfBounds
       if (type === 7) {
-        switch (name) {
-          case ":message-type":
-            headers.messageType = text(bytes, at + 2, valueEnd)
+        switch (nameEnd - nameStart) {
+          case 11:
+            if (spells(bytes, nameStart, nameEnd, ":event-type")) {
+              headers.eventType = textOr(bytes, valueStart, valueEnd, "PayloadPart")
+            } else if (spells(bytes, nameStart, nameEnd, ":error-code")) {
+              headers.errorCode = text(bytes, valueStart, valueEnd)
+            }
             break
-          case ":event-type":
-            headers.eventType = text(bytes, at + 2, valueEnd)
+          case 13:
+            if (spells(bytes, nameStart, nameEnd, ":message-type")) {
+              headers.messageType = textOr(bytes, valueStart, valueEnd, "event")
+            }
             break
-          case ":exception-type":
-            headers.exceptionType = text(bytes, at + 2, valueEnd)
+          case 14:
+            if (spells(bytes, nameStart, nameEnd, ":error-message")) {
+              headers.errorMessage = text(bytes, valueStart, valueEnd)
+            }
             break
-          case ":error-code":
-            headers.errorCode = text(bytes, at + 2, valueEnd)
-            break
-          case ":error-message":
-            headers.errorMessage = text(bytes, at + 2, valueEnd)
+          case 15:
+            if (spells(bytes, nameStart, nameEnd, ":exception-type")) {
+              headers.exceptionType = text(bytes, valueStart, valueEnd)
+            }
             break
         }
       }
@@ -117,12 +159,10 @@ const readHeaders = (bytes: Uint8Array, start: number, end: number): FrameHeader
       if (at > end) return outOfBounds
     }
   }
-  return headers
+  return undefined
 }
 
 const outOfBounds: StreamFailure = { name: "RangeError", message: "Offset is outside the bounds of the DataView" }
-
-const isFailure = (u: FrameHeaders | StreamFailure): u is StreamFailure => "name" in u
 
 const stringMember = (body: Record<string, unknown>, key: string): string | undefined => {
   const value = body[key]
@@ -163,6 +203,14 @@ export class EventStreamDecoder {
   private done = false
   /** Frames decoded so far, skipped ones included. */
   frames = 0
+  /** The headers of the frame being decoded (one object, reused). */
+  private readonly headers: FrameHeaders = {
+    messageType: undefined,
+    eventType: undefined,
+    exceptionType: undefined,
+    errorCode: undefined,
+    errorMessage: undefined
+  }
 
   push(bytes: Uint8Array): Decoded {
     const parts: Array<Uint8Array> = []
@@ -230,17 +278,17 @@ export class EventStreamDecoder {
         })
       }
       const headersLength = u32(bytes, offset + 4)
-      const preludeCrc = crc32(bytes.subarray(offset, offset + 8))
+      const prelude = preludeCrc(bytes, offset)
       const expectedPrelude = u32(bytes, offset + 8)
-      if (preludeCrc !== expectedPrelude) {
+      if (prelude !== expectedPrelude) {
         return this.fail(parts, {
           name: "Error",
           message: `The prelude checksum specified in the message (${expectedPrelude}) does not match ` +
-            `the calculated CRC32 checksum (${preludeCrc})`
+            `the calculated CRC32 checksum (${prelude})`
         })
       }
       const end = offset + total
-      const messageCrc = crc32(bytes.subarray(offset + 8, end - 4), preludeCrc)
+      const messageCrc = crc32(bytes.subarray(offset + 8, end - 4), prelude)
       const expectedMessage = u32(bytes, end - 4)
       if (messageCrc !== expectedMessage) {
         return this.fail(parts, {
@@ -250,8 +298,9 @@ export class EventStreamDecoder {
       }
       const headersEnd = offset + PRELUDE_LENGTH + headersLength
       if (headersEnd > end - 4) return this.fail(parts, outOfBounds)
-      const headers = readHeaders(bytes, offset + PRELUDE_LENGTH, headersEnd)
-      if (isFailure(headers)) return this.fail(parts, headers)
+      const headers = this.headers
+      const malformed = readHeaders(bytes, offset + PRELUDE_LENGTH, headersEnd, headers)
+      if (malformed !== undefined) return this.fail(parts, malformed)
       this.frames++
       const payload = bytes.subarray(headersEnd, end - 4)
       offset = end

@@ -24,7 +24,6 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { SignatureV4 } from "@smithy/signature-v4"
-import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
@@ -136,50 +135,41 @@ const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
   return out
 }
 
+/** A pull of a stream's chunks: `Option.none()` when it ended. */
+type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
+
 /**
- * The event-stream decoder as a channel: each read of the socket becomes the payloads it completed
- * (one step per read, not per event); a failing frame fails the stream after the payloads before it.
+ * The payloads of an event stream, from a pull of its bytes: each pull decodes everything read
+ * since the last one and returns the payloads it completed as one chunk (never an empty one); a
+ * failing frame fails the pull after the payloads before it were returned.
  */
-const decodeFrames = (
-  decoder: EventStreamDecoder
-): Channel.Channel<
-  Chunk.Chunk<Uint8Array>,
-  Chunk.Chunk<Uint8Array>,
-  StreamFailure,
-  StreamFailure,
-  unknown,
-  unknown
-> => {
-  const loop: Channel.Channel<
-    Chunk.Chunk<Uint8Array>,
-    Chunk.Chunk<Uint8Array>,
-    StreamFailure,
-    StreamFailure,
-    unknown,
-    unknown
-  > = Channel.readWithCause({
-    onInput: (input: Chunk.Chunk<Uint8Array>) => {
-      let parts: Array<Uint8Array> | undefined
-      for (const bytes of input) {
-        const decoded = decoder.push(bytes)
-        if (decoded.parts.length > 0) {
-          if (parts === undefined) parts = decoded.parts
-          else for (const part of decoded.parts) parts.push(part)
-        }
-        if (decoded.failure !== undefined) {
-          const failure = Channel.fail(decoded.failure)
-          return parts === undefined ? failure : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(parts)), failure)
-        }
+const decodeFrames = (bytes: Pull<Uint8Array, StreamFailure>): Pull<Uint8Array, StreamFailure> => {
+  const decoder = new EventStreamDecoder()
+  let failure: StreamFailure | undefined = undefined
+  const decode = (input: Chunk.Chunk<Uint8Array>): Pull<Uint8Array, StreamFailure> => {
+    let parts: Array<Uint8Array> | undefined
+    for (let i = 0; i < input.length && failure === undefined; i++) {
+      const decoded = decoder.push(Chunk.unsafeGet(input, i))
+      failure = decoded.failure
+      if (decoded.parts.length > 0) {
+        if (parts === undefined) parts = decoded.parts
+        else for (const part of decoded.parts) parts.push(part)
       }
-      return parts === undefined ? loop : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(parts)), loop)
-    },
-    onFailure: (cause) => Channel.failCause(cause),
-    onDone: () => {
-      const failure = decoder.end()
-      return failure === undefined ? Channel.void : Channel.fail(failure)
     }
-  })
-  return loop
+    if (parts !== undefined) return Effect.succeed(Chunk.unsafeFromArray(parts))
+    return failure === undefined ? pull : Effect.fail(Option.some(failure))
+  }
+  const onFailure = (error: Option.Option<StreamFailure>): Pull<Uint8Array, StreamFailure> => {
+    if (Option.isSome(error)) return Effect.fail(error)
+    const truncated = decoder.end()
+    return Effect.fail(truncated === undefined ? error : Option.some(truncated))
+  }
+  const pull: Pull<Uint8Array, StreamFailure> = Effect.suspend(() =>
+    failure === undefined
+      ? Effect.matchEffect(bytes, { onFailure, onSuccess: decode })
+      : Effect.fail(Option.some(failure))
+  )
+  return pull
 }
 
 /**
@@ -363,12 +353,8 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         )
         if (response.status >= 300) return yield* failWith(name, response)
         const headers = response.headers
-        const frames = response.stream.pipe(
-          Stream.mapError(socketFailure),
-          Stream.pipeThroughChannelOrFail(decodeFrames(new EventStreamDecoder()))
-        )
         // Scoped: closing the scope ends the body stream, which destroys the socket (an abort).
-        const pull = yield* Stream.toPull(frames)
+        const pull = decodeFrames(yield* Stream.toPull(Stream.mapError(response.stream, socketFailure)))
         let first: Chunk.Chunk<Uint8Array> = Chunk.empty()
         let ended = false
         while (first.length === 0 && !ended) {
@@ -387,16 +373,22 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             ))
           }
         }
-        const rest: Stream.Stream<Uint8Array, SagemakerStreamError> = ended
+        // The first chunk, then the rest: one pull per socket read, no stream stage in between.
+        let head: Chunk.Chunk<Uint8Array> | undefined = first
+        const rest = Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
+        const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = ended
           ? Stream.empty
-          : Stream.repeatEffectChunkOption(
-            Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
-          )
+          : Stream.repeatEffectChunkOption(Effect.suspend(() => {
+            if (head === undefined) return rest
+            const chunk = head
+            head = undefined
+            return Effect.succeed(chunk)
+          }))
         return {
           contentType: headers["x-amzn-sagemaker-content-type"],
           invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
           requestId: requestIdOf(headers),
-          parts: first.length === 0 ? rest : Stream.concat(Stream.fromChunk(first), rest)
+          parts
         }
       })
 
