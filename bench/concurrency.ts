@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import { generatorOptions, makeUnary } from "./contenders.js"
-import { argValue, delayedEndpoint, PROMPT } from "./shared.js"
+import { argValue, delayedEndpoint, PROMPT, runReport } from "./shared.js"
 
 export interface ConcurrencyReport {
   readonly contender: string
@@ -93,13 +93,7 @@ const main = async () => {
     cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMb: process.resourceUsage().maxRSS / 1024
   }
-  process.stdout.write(`${JSON.stringify(report)}\n`)
+  return report
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
-    process.exit(1)
-  }
-)
+runReport(main)

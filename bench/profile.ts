@@ -10,7 +10,7 @@ import { Session } from "node:inspector/promises"
 import { makeStreaming, makeUnary, type StreamContender, type UnaryContender } from "./contenders.js"
 import { experimentCaller, isVariant, streamVariants } from "./experiments.js"
 import { streamContenders, unaryContenders } from "./names.js"
-import { argValue, ENDPOINT, STREAM_TOKENS, streamEndpoint } from "./shared.js"
+import { argValue, ENDPOINT, runReport, STREAM_TOKENS, streamEndpoint } from "./shared.js"
 
 export interface ProfileReport {
   readonly contender: string
@@ -80,13 +80,7 @@ const main = async () => {
     elapsedMs,
     cpuUs: cpu.user + cpu.system
   }
-  process.stdout.write(`${JSON.stringify(report)}\n`)
+  return report
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
-    process.exit(1)
-  }
-)
+runReport(main)

@@ -104,3 +104,20 @@ export const argValue = (argv: ReadonlyArray<string>, name: string): string | un
   const index = argv.indexOf(name)
   return index >= 0 ? argv[index + 1] : undefined
 }
+
+/**
+ * Runs a bench script's `main` in a child process: prints its report as one JSON line and exits 0,
+ * or prints the error and exits 1.
+ */
+export const runReport = (main: () => Promise<unknown>): void => {
+  main().then(
+    (report) => {
+      process.stdout.write(`${JSON.stringify(report)}\n`)
+      process.exit(0)
+    },
+    (error) => {
+      process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+      process.exit(1)
+    }
+  )
+}
