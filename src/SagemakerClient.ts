@@ -312,11 +312,15 @@ const sdkService = (client: SageMakerRuntimeClient, region: string): Service => 
         (controller) => Effect.sync(() => controller.abort())
       )
       const output = yield* Effect.tryPromise({
-        try: (signal) =>
-          send(
+        try: (signal) => {
+          // Interrupting the send (a timeout, a deadline) aborts the request as well: forwarded to
+          // the one controller, cheaper than combining both signals with `AbortSignal.any`.
+          signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true })
+          return send(
             new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
-            AbortSignal.any([signal, controller.signal])
-          ),
+            controller.signal
+          )
+        },
         catch: (error) => fromSdkError(request.endpointName, error)
       })
       const events = output.Body

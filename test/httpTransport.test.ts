@@ -597,6 +597,32 @@ describe("stream open semantics are the SDK's on both transports", () => {
   }
 })
 
+describe("time to first token", () => {
+  for (const transport of transports) {
+    it.scopedLive(`the first token comes alone even when the whole stream is at hand (${transport.name})`, () =>
+      Effect.gen(function*() {
+        // Every frame in one write: batching them all before the first would delay the first token.
+        const tokens = Array.from({ length: 50 }, (_, i) => ` t${i}`)
+        const frames = concat(tokens.map((t) => payloadPart(`data:${JSON.stringify({ token: { text: t } })}\n\n`)))
+        const server = yield* Loopback.start(() => ({
+          headers: { "content-type": "application/vnd.amazon.eventstream" },
+          body: frames
+        }))
+        const chunks = yield* SagemakerGenerator.stream("hello").pipe(
+          Stream.mapChunks((chunk) => Chunk.of(Chunk.toArray(chunk).map((c) => c.text))),
+          Stream.runCollect,
+          Effect.provide(SagemakerGenerator.layer({ ...transport.options, model: "ep", endpointUrl: server.url })),
+          Effect.withConfigProvider(ConfigProvider.fromMap(testEnv))
+        )
+        const sizes = Chunk.toArray(chunks).map((c) => c.length)
+        assert.deepStrictEqual(Chunk.toArray(chunks).flat(), tokens)
+        assert.strictEqual(sizes[0], 1)
+        // The rest still comes in batches, not one chunk per token.
+        assert.isBelow(sizes.length, 10, `chunk sizes ${sizes.join(",")}`)
+      }))
+  }
+})
+
 describe("the transport option", () => {
   it.effect("an unknown transport is a SagemakerValidationError naming the field", () =>
     Effect.gen(function*() {

@@ -64,6 +64,26 @@ describe("fromAbortableIterable", () => {
       assert.isAtMost(Math.max(...sizes), 1024)
     }))
 
+  it.live("the first result is handed over at once and alone; the iterator is not read ahead of it", () =>
+    Effect.gen(function*() {
+      const { iterable, seen } = fastIterable((i) => i, 100)
+      const askedAtFirst: Array<number> = []
+      const sizes = Chunk.toArray(
+        yield* fromAbortableIterable(iterable, String).pipe(
+          Stream.mapChunks((c) => {
+            if (askedAtFirst.length === 0) askedAtFirst.push(seen.next)
+            return Chunk.of(c.length)
+          }),
+          Stream.runCollect
+        )
+      )
+      assert.strictEqual(sizes[0], 1)
+      assert.deepStrictEqual(askedAtFirst, [1])
+      assert.strictEqual(sizes.reduce((a, b) => a + b, 0), 100)
+      // The others still come batched.
+      assert.isBelow(sizes.length, 10, `chunk sizes ${sizes.join(",")}`)
+    }))
+
   it.live("an endless iterator: take ends the stream without reading far ahead or calling return()", () =>
     Effect.gen(function*() {
       const { iterable, seen } = fastIterable((i) => i, "never")

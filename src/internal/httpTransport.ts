@@ -373,15 +373,19 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             ))
           }
         }
-        // The first chunk, then the rest: one pull per socket read, no stream stage in between.
-        let head: Chunk.Chunk<Uint8Array> | undefined = first
+        // The first payload alone (so that the first token does not wait until every other payload
+        // of the first read was decoded downstream), the rest of the first chunk, then one pull per
+        // socket read, no stream stage in between.
+        let head: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.take(first, 1) : first
+        let held: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.drop(first, 1) : undefined
         const rest = Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
         const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = ended
           ? Stream.empty
           : Stream.repeatEffectChunkOption(Effect.suspend(() => {
             if (head === undefined) return rest
             const chunk = head
-            head = undefined
+            head = held
+            held = undefined
             return Effect.succeed(chunk)
           }))
         return {

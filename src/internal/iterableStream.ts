@@ -16,6 +16,12 @@
  * read ahead of the consumer but the one `next()` in flight when a batch is handed over, which
  * joins the next batch.
  *
+ * The first result is the exception: it is handed over alone, as soon as it arrived, and the
+ * iterator is asked for more only when the consumer pulls again. Batching it would make the first
+ * token wait until the iterator had decoded every other event at hand (the SDK resolves its first
+ * event only once the response's first reads arrived, so on the bench all 100 events: about 0.7 ms
+ * of work before the first token), for a saving of one pull per stream.
+ *
  * A failure of the iterator is delivered after the results that arrived before it.
  *
  * @since 0.1.0
@@ -50,9 +56,12 @@ export const fromAbortableIterable = <A, E, B = A>(
     /** The pull waiting for results, if any. */
     let waiter: ((pull: Pull<B, E>) => void) | undefined = undefined
     let scheduled = false
+    /** Nothing was handed over yet: the first result goes alone, at once. */
+    let first = true
 
     const take = (): Pull<B, E> | undefined => {
       if (buffer.length > 0) {
+        first = false
         const chunk = Chunk.unsafeFromArray(buffer)
         buffer = []
         return Effect.succeed(chunk)
@@ -82,8 +91,9 @@ export const fromAbortableIterable = <A, E, B = A>(
       const value = select === undefined ? result.value as unknown as B : select(result.value)
       if (value !== undefined) buffer.push(value)
       if (waiter === undefined) return
-      // A full batch goes at once (an iterator that never waits must not starve the consumer).
-      if (buffer.length >= MAX_BATCH) return deliver()
+      // The first result goes at once (it is the time to first token), and so does a full batch
+      // (an iterator that never waits must not starve the consumer).
+      if (buffer.length >= MAX_BATCH || (first && buffer.length > 0)) return deliver()
       // Keep reading while a pull waits: the results at hand join its batch.
       request()
       if (!scheduled && buffer.length > 0) {
