@@ -244,27 +244,30 @@ for (const transport of transports) {
       it.scopedLive("taking 2 chunks of a slow stream aborts the HTTP request", () =>
         Effect.gen(function*() {
           const emulator = yield* SagemakerEmulator.make({ personality: "tgi", partDelayMillis: 50 })
-          const chunks = yield* SagemakerGenerator.stream(PROMPT, { max_new_tokens: 200 }).pipe(
-            Stream.take(2),
-            Stream.runCollect,
-            generatorOn(emulator, transport.options)
-          )
-          assert.strictEqual(Chunk.size(chunks), 2)
-          yield* emulator.awaitClosedRequests(1).pipe(Effect.timeout("2 seconds"))
-          assert.strictEqual(yield* emulator.closedRequests, 1)
+          // Checked while the layer (and its client) is open: closing it would close the socket too.
+          yield* Effect.gen(function*() {
+            const chunks = yield* SagemakerGenerator.stream(PROMPT, { max_new_tokens: 200 }).pipe(
+              Stream.take(2),
+              Stream.runCollect
+            )
+            assert.strictEqual(Chunk.size(chunks), 2)
+            yield* emulator.awaitClosedRequests(1).pipe(Effect.timeout("2 seconds"))
+            assert.strictEqual(yield* emulator.closedRequests, 1)
+          }).pipe(generatorOn(emulator, transport.options))
         }))
 
       it.scopedLive("interrupting the consumer aborts the HTTP request", () =>
         Effect.gen(function*() {
           const emulator = yield* SagemakerEmulator.make({ personality: "tgi", partDelayMillis: 50 })
-          const exit = yield* SagemakerGenerator.stream(PROMPT, { max_new_tokens: 200 }).pipe(
-            Stream.runDrain,
-            Effect.timeout("200 millis"),
-            Effect.exit,
-            generatorOn(emulator, transport.options)
-          )
-          assert.isTrue(exit._tag === "Failure")
-          yield* emulator.awaitClosedRequests(1).pipe(Effect.timeout("2 seconds"))
+          yield* Effect.gen(function*() {
+            const exit = yield* SagemakerGenerator.stream(PROMPT, { max_new_tokens: 200 }).pipe(
+              Stream.runDrain,
+              Effect.timeout("200 millis"),
+              Effect.exit
+            )
+            assert.isTrue(exit._tag === "Failure")
+            yield* emulator.awaitClosedRequests(1).pipe(Effect.timeout("2 seconds"))
+          }).pipe(generatorOn(emulator, transport.options))
         }))
     })
   })

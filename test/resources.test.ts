@@ -89,13 +89,15 @@ for (const variant of transports) {
         const emulator = yield* SagemakerEmulator.make({
           endpoints: { slow: { partDelayMillis: 50 } }
         })
-        const chunks = yield* SagemakerGenerator.stream("p", { max_new_tokens: 100 }).pipe(
-          Stream.take(2),
-          Stream.runCollect,
-          Effect.provide(generator(emulator, "slow", variant.options))
-        )
-        assert.strictEqual(Chunk.size(chunks), 2)
-        yield* closedWithin(emulator, 1)
+        // Checked while the layer (and its client) is open: closing it would close the socket too.
+        yield* Effect.gen(function*() {
+          const chunks = yield* SagemakerGenerator.stream("p", { max_new_tokens: 100 }).pipe(
+            Stream.take(2),
+            Stream.runCollect
+          )
+          assert.strictEqual(Chunk.size(chunks), 2)
+          yield* closedWithin(emulator, 1)
+        }).pipe(Effect.provide(generator(emulator, "slow", variant.options)))
       }))
 
     it.scopedLive("a deadline aborts the attempt in flight", () =>
