@@ -2,7 +2,7 @@
  * `send` with a per-call abort signal that keeps the SDK's cached middleware stack.
  *
  * With `cacheMiddleware: true` the SDK reuses one resolved handler per command class, but only for
- * `send(command)`: any options object (`{ abortSignal }` included) makes it rebuild the whole stack
+ * `send(command)`; an options object, even `{ abortSignal }` alone, makes it rebuild the whole stack
  * on that call and drop the cache (`@smithy/core` `Client.send`), 1.5× the client CPU per call as
  * measured by `npm run bench -- --experiments`. So the signal travels beside the command, in a
  * WeakMap keyed by the command's input, and a middleware at the innermost position of the stack
