@@ -166,7 +166,7 @@ export const withPolicy = (options: {
           Effect.map(Clock.currentTimeMillis, (now) => now + Duration.toMillis(delay) < end)
         )
       )
-      return Effect.retry(bounded, { schedule: withinDeadline, while: isRetryable })
+      return retryAfterFirstFailure(bounded, withinDeadline, isRetryable)
     }).pipe(Effect.timeoutFail({ duration: deadline, onTimeout: timedOut(deadline) }))
   }
 }
