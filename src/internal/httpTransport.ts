@@ -1,8 +1,8 @@
 /**
- * The lean transport behind the `SagemakerClient` seam: `@effect/platform`'s `HttpClient` served
- * by node's `http`/`https` with a keep-alive agent, SigV4 from `@smithy/signature-v4`, errors read
- * by PROTOCOL.md §4.1 and streams decoded from the event-stream framing — what the AWS SDK does for
- * these two operations, without its middleware stack.
+ * The lean transport behind the `SagemakerClient` seam: node's `http`/`https` with a keep-alive
+ * agent (`nodeHttp.ts`), SigV4 from `@smithy/signature-v4`, errors read by PROTOCOL.md §4.1 and
+ * streams decoded from the event-stream framing — what the AWS SDK does for these two operations,
+ * without its middleware stack.
  *
  * Credentials, region and endpoint still come from the SDK's own providers: the caller hands over
  * the resolved configuration of an SDK client built from the same options, so the default
@@ -17,12 +17,6 @@
  * @internal
  */
 import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as HttpBody from "@effect/platform/HttpBody"
-import * as HttpClient from "@effect/platform/HttpClient"
-import type * as HttpClientError from "@effect/platform/HttpClientError"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { SignatureV4 } from "@smithy/signature-v4"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -36,6 +30,7 @@ import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamRespons
 import { AWSConfigurationError, SagemakerResponseError, type SagemakerStreamError } from "../SagemakerError.js"
 import { EventStreamDecoder } from "./eventStream.js"
 import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
+import * as NodeHttp from "./nodeHttp.js"
 import {
   classify,
   classifyStreamFailure,
@@ -111,29 +106,17 @@ const routingHeaders = (
   if (request.sessionId !== undefined) headers["x-amzn-sagemaker-session-id"] = request.sessionId
 }
 
-/** A failure reading a response body (reset, cut short), as the facts of a broken stream. */
-const socketFailure = (error: HttpClientError.ResponseError): StreamFailure => {
-  const cause = error.cause
-  if (!(cause instanceof Error)) return { name: "Error", message: String(cause) }
+/** A socket failure (reset, cut short), as the facts of a broken stream. */
+const socketFailure = (cause: Error): StreamFailure => {
   const code = (cause as { readonly code?: unknown }).code
   return { name: cause.name, message: cause.message, code: typeof code === "string" ? code : undefined }
 }
 
-/** Bodies announced larger than this are read piece by piece (see `readBody`). */
-const LARGE_BODY_BYTES = 64 * 1024
-
-const concatChunks = (chunks: Chunk.Chunk<Uint8Array>): Uint8Array => {
-  if (chunks.length === 1) return Chunk.unsafeGet(chunks, 0)
-  let length = 0
-  for (const chunk of chunks) length += chunk.length
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
+/** A body that could not be read, as the facts of a broken stream (a stream's body has no limit). */
+const bodyFailure = (failure: NodeHttp.BodyFailure): StreamFailure =>
+  failure._tag === "Broken"
+    ? socketFailure(failure.cause)
+    : { name: "Error", message: `the body is over its limit: ${failure.bytes} bytes` }
 
 /** A pull of a stream's chunks: `Option.none()` when it ended. */
 type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
@@ -174,20 +157,12 @@ const decodeFrames = (bytes: Pull<Uint8Array, StreamFailure>): Pull<Uint8Array, 
 
 /**
  * Builds the transport: a keep-alive agent sized like the SDK's (closed with the scope, which
- * closes its sockets), an HTTP client over it, the signer and the endpoint.
+ * closes its sockets), the signer and the endpoint.
  */
 export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const endpoint = yield* resolveEndpoint(options)
-    const agent = yield* NodeHttpClient.makeAgent({ keepAlive: true, maxSockets: options.maxConcurrency })
-    const client = yield* NodeHttpClient.make.pipe(
-      Effect.provideService(NodeHttpClient.HttpAgent, agent),
-      // No client span per request: it would record every request header, and the platform's
-      // redaction list does not cover `x-amz-security-token` (a credential) or the custom
-      // attributes; it would also add trace headers the SDK does not send. The generator's own
-      // span covers the call.
-      Effect.map(HttpClient.withTracerDisabledWhen(() => true))
-    )
+    const agent = yield* NodeHttp.makeAgent(endpoint.protocol, options.maxConcurrency)
     const config = options.config
     const signer = new SignatureV4({
       service: "sagemaker",
@@ -198,100 +173,67 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       uriEscapePath: true,
       applyChecksum: true
     })
-    const origin = `${endpoint.protocol}//${endpoint.host}`
     // As the SDK joins them: an endpoint path of "/" adds nothing, any other is a prefix.
     const basePath = endpoint.pathname === "/" ? "" : endpoint.pathname
     const search = endpoint.search
     const query = Object.fromEntries(endpoint.searchParams)
-    const port = endpoint.port === "" ? {} : { port: Number(endpoint.port) }
+    const port = endpoint.port === "" ? undefined : Number(endpoint.port)
 
-    /** Signs and sends one request; fails with the request's tagged error before any response. */
-    const send = (
+    /** Signs one request (headers in wire order); fails as the SDK transport does. */
+    const sign = (
       endpointName: string,
       operation: "invocations" | "invocations-response-stream",
       headers: Record<string, string>,
-      body: Uint8Array,
-      contentType: string
-    ): Effect.Effect<HttpClientResponse.HttpClientResponse, InvokeError> =>
+      body: Uint8Array
+    ): Effect.Effect<NodeHttp.Request, InvokeError> =>
       Effect.tryPromise({
-        try: () =>
-          signer.sign({
+        try: async () => {
+          const signed = await signer.sign({
             method: "POST",
             protocol: endpoint.protocol,
             hostname: endpoint.hostname,
-            ...port,
+            ...(port === undefined ? {} : { port }),
             path: `${basePath}/endpoints/${encodeLabel(endpointName)}/${operation}`,
             query,
             headers,
             body
-          }),
+          })
+          return {
+            method: "POST",
+            hostname: endpoint.hostname,
+            port,
+            path: `${signed.path}${search}`,
+            headers: signed.headers,
+            body
+          }
+        },
         // The credential chain is the SDK's: its failures read as on the SDK transport.
         catch: (error) => fromSdkError(endpointName, error)
-      }).pipe(
-        Effect.flatMap((signed) =>
-          client.execute(
-            HttpClientRequest.post(`${origin}${signed.path}${search}`, {
-              headers: signed.headers,
-              body: HttpBody.uint8Array(body, contentType)
-            })
-          ).pipe(Effect.mapError((error) => classify(endpointName, { _tag: "Transport", cause: error.cause })))
-        )
-      )
+      })
 
     /**
-     * The whole body; a body cut short is a response that could not be read, and a body over
-     * SageMaker's response limit is refused without holding it (announced: unread; chunked: read up
-     * to the limit). Read in one go (`arrayBuffer`) when announced at most 64 KiB: otherwise it is
-     * collected piece by piece and joined once, because `arrayBuffer` re-copies everything read so
-     * far on every piece (quadratic for a 6 MiB body), while the piecewise path costs a fixed
-     * ~0.2 ms more per call.
+     * A failed exchange as its tagged error: no response is a transport failure; a body cut short
+     * is a response that could not be read; a body over SageMaker's response limit is refused
+     * without holding it (announced: unread; otherwise read up to the limit).
      */
-    const readBody = (
-      endpointName: string,
-      response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<Uint8Array, InvokeError> => {
-      const length = Number(response.headers["content-length"] ?? Number.NaN)
-      const tooLarge = (bytes: string) =>
-        new SagemakerResponseError({
+    const exchangeFailure = (endpointName: string, failure: NodeHttp.ExchangeFailure): InvokeError => {
+      if (failure._tag === "NoResponse") return classify(endpointName, { _tag: "Transport", cause: failure.cause })
+      const body = failure.failure
+      return body._tag === "TooLarge"
+        ? new SagemakerResponseError({
           endpointName,
-          detail: `body: ${bytes} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
+          detail: `body: ${body.bytes} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
           body: ""
         })
-      if (length > MAX_RESPONSE_BYTES) return Effect.fail(tooLarge(String(length)))
-      const unreadable = (error: HttpClientError.ResponseError) =>
-        classify(
+        : classify(
           endpointName,
-          unreadableResponse(response.status, response.headers, describeStreamFailure(socketFailure(error)))
+          unreadableResponse(failure.status, failure.headers, describeStreamFailure(socketFailure(body.cause)))
         )
-      if (length <= LARGE_BODY_BYTES) {
-        // node's client hands a Buffer: use it as it is rather than copy it.
-        return Effect.mapBoth(response.arrayBuffer, {
-          onFailure: unreadable,
-          onSuccess: (bytes) => bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
-        })
-      }
-      return Effect.suspend(() => {
-        let total = 0
-        return Stream.runCollect(
-          Stream.mapEffect(Stream.mapError(response.stream, unreadable), (chunk) => {
-            total += chunk.length
-            return total > MAX_RESPONSE_BYTES
-              ? Effect.fail(tooLarge(`more than ${MAX_RESPONSE_BYTES}`))
-              : Effect.succeed(chunk)
-          })
-        ).pipe(Effect.map(concatChunks))
-      })
     }
 
-    /** Reads an error response (status ≥ 300, as the SDK) and fails with its tagged error. */
-    const failWith = (
-      endpointName: string,
-      response: HttpClientResponse.HttpClientResponse
-    ): Effect.Effect<never, InvokeError> =>
-      Effect.flatMap(
-        readBody(endpointName, response),
-        (body) => Effect.fail(classify(endpointName, errorResponse(response.status, response.headers, body)))
-      )
+    /** An error response (status ≥ 300, as the SDK) as its tagged error. */
+    const errorOf = (endpointName: string, response: NodeHttp.Response): InvokeError =>
+      classify(endpointName, errorResponse(response.status, response.headers, response.body))
 
     const baseHeaders = (
       request: Omit<InvokeRequest, "targetModel">,
@@ -310,29 +252,31 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       return headers
     }
 
-    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
-      Effect.gen(function*() {
-        const name = request.endpointName
-        const response = yield* send(
-          name,
-          "invocations",
-          baseHeaders(request, { accept: request.accept }, request.targetModel),
-          request.body,
-          request.contentType
-        )
-        if (response.status >= 300) return yield* failWith(name, response)
-        const body = yield* readBody(name, response)
-        const headers = response.headers
-        return {
-          body,
-          contentType: headers["content-type"],
-          invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
-          customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
-          newSessionId: headers["x-amzn-sagemaker-new-session-id"],
-          closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
-          requestId: requestIdOf(headers)
-        }
-      })
+    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> => {
+      const name = request.endpointName
+      const headers = baseHeaders(request, { accept: request.accept }, request.targetModel)
+      return sign(name, "invocations", headers, request.body).pipe(
+        Effect.flatMap((signed) =>
+          Effect.mapError(
+            NodeHttp.exchange(agent, signed, MAX_RESPONSE_BYTES),
+            (failure) => exchangeFailure(name, failure)
+          )
+        ),
+        Effect.flatMap((response) => {
+          if (response.status >= 300) return Effect.fail(errorOf(name, response))
+          const headers = response.headers
+          return Effect.succeed({
+            body: response.body,
+            contentType: headers["content-type"],
+            invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
+            customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
+            newSessionId: headers["x-amzn-sagemaker-new-session-id"],
+            closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
+            requestId: requestIdOf(headers)
+          })
+        })
+      )
+    }
 
     /**
      * Opens the stream and waits for its first event, as the SDK does: a failure in the first frame
@@ -344,17 +288,26 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.gen(function*() {
         const name = request.endpointName
-        const response = yield* send(
+        const signed = yield* sign(
           name,
           "invocations-response-stream",
           baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, undefined),
-          request.body,
-          request.contentType
+          request.body
         )
-        if (response.status >= 300) return yield* failWith(name, response)
+        // Scoped: closing the scope before the body ended destroys it (an abort).
+        const response = yield* Effect.mapError(
+          NodeHttp.open(agent, signed),
+          (failure) => exchangeFailure(name, failure)
+        )
         const headers = response.headers
-        // Scoped: closing the scope ends the body stream, which destroys the socket (an abort).
-        const pull = decodeFrames(yield* Stream.toPull(Stream.mapError(response.stream, socketFailure)))
+        if (response.status >= 300) {
+          const body = yield* Effect.mapError(
+            response.rest(MAX_RESPONSE_BYTES),
+            (failure) => exchangeFailure(name, { _tag: "BodyFailed", status: response.status, headers, failure })
+          )
+          return yield* Effect.fail(errorOf(name, { status: response.status, headers, body }))
+        }
+        const pull = decodeFrames(Effect.mapError(response.pull, Option.map(bodyFailure)))
         let first: Chunk.Chunk<Uint8Array> = Chunk.empty()
         let ended = false
         while (first.length === 0 && !ended) {
