@@ -421,32 +421,46 @@ export const make = (
       )
     }
 
-    const run: Service["run"] = (prompt, generationKwargs) =>
-      Effect.gen(function*() {
-        const merged = yield* parameters(prompt, generationKwargs)
-        yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
-        const body = Payload.encodeRequest(prompt, merged)
-        yield* Validation.checkBodySize(body)
-        const response = yield* policy(client.invokeEndpoint({
+    const runSpan = (attributes: Record<string, unknown>) =>
+      ({
+        kind: "client",
+        attributes,
+        // The stack would point inside this module, and capturing it cost a third of our CPU per call.
+        captureStackTrace: false
+      }) as const
+    const invalidCallSpan = runSpan({ "gen_ai.request.model": spanModel })
+    const recordErrorType = (error: SagemakerError) => Effect.annotateCurrentSpan("error.type", error._tag)
+
+    // A pipeline rather than `Effect.gen`, and the request attributes given to the span when it is
+    // made: `run` is the hot path, and every step of the runtime counts there.
+    const run: Service["run"] = (prompt, generationKwargs) => {
+      const merged = parameters(prompt, generationKwargs)
+      if (Either.isLeft(merged)) {
+        return Effect.fail(merged.left).pipe(
+          Effect.tapError(recordErrorType),
+          Effect.withSpan("SagemakerGenerator.run", invalidCallSpan)
+        )
+      }
+      const body = Payload.encodeRequest(prompt as string, merged.right)
+      const tooLarge = Validation.checkBodySize(body)
+      const call: Effect.Effect<GenerationResult, SagemakerError> = Either.isLeft(tooLarge)
+        ? Effect.fail(tooLarge.left)
+        : policy(client.invokeEndpoint({
           endpointName: model,
           body,
           contentType: "application/json",
           accept: "application/json",
           customAttributes: settings.customAttributes,
           ...routing
-        }))
-        const result = yield* Payload.decodeResponse(model, response.body)
-        yield* Telemetry.annotateResponse(result)
-        return result
-      }).pipe(
-        Effect.tapError((error) => Effect.annotateCurrentSpan("error.type", error._tag)),
-        Effect.withSpan("SagemakerGenerator.run", {
-          kind: "client",
-          attributes: { "gen_ai.request.model": spanModel },
-          // The stack would point inside this module, and capturing it cost a third of our CPU per call.
-          captureStackTrace: false
-        })
+        })).pipe(
+          Effect.flatMap((response) => Payload.decodeResponse(model, response.body)),
+          Effect.tap(Telemetry.annotateResponse)
+        )
+      return call.pipe(
+        Effect.tapError(recordErrorType),
+        Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
       )
+    }
 
     const decoderOptions = {
       format: options.streamFormat ?? "auto",
