@@ -23,6 +23,7 @@ import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from
 import * as Serialization from "./internal/serialization.js"
 import * as StreamDecoder from "./internal/streamDecoder.js"
 import * as Telemetry from "./internal/telemetry.js"
+import { unwrapScoped } from "./internal/unwrapScoped.js"
 import * as Validation from "./internal/validation.js"
 import * as Payload from "./Payload.js"
 import * as SagemakerClient from "./SagemakerClient.js"
@@ -468,14 +469,18 @@ export const make = (
     } as const
     const { inferenceComponentName, inferenceId, sessionId, targetContainerHostname, targetVariant } = routing
 
-    const streamSpan = { kind: "client", attributes: { "gen_ai.request.model": spanModel } } as const
+    const streamSpan = {
+      kind: "client",
+      attributes: { "gen_ai.request.model": spanModel },
+      captureStackTrace: false
+    } as const
 
     const stream: Service["stream"] = (prompt, generationKwargs) => {
       // The span, made here (it records this call site, as `Stream.withSpan` does), lives in the
       // stream's scope and ends with the stream's exit; everything up to the first event runs
       // under it. Cheaper than wrapping the stream in `Stream.withSpan` and `Stream.tapError`.
       const makeSpan = Effect.makeSpanScoped("SagemakerGenerator.stream", streamSpan)
-      return Stream.unwrapScoped(Effect.flatMap(makeSpan, (span) => {
+      return unwrapScoped(Effect.flatMap(makeSpan, (span) => {
         const annotateError = (error: SagemakerError) => Effect.sync(() => span.attribute("error.type", error._tag))
         return Effect.gen(function*() {
           const merged = yield* parameters(prompt, generationKwargs)
