@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Record from "effect/Record"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as HaystackDefaults from "./internal/haystackDefaults.js"
 import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
@@ -444,22 +445,28 @@ export const make = (
       }
       const body = Payload.encodeRequest(prompt as string, merged.right)
       const tooLarge = Validation.checkBodySize(body)
-      const call: Effect.Effect<GenerationResult, SagemakerError> = Either.isLeft(tooLarge)
-        ? Effect.fail(tooLarge.left)
-        : policy(client.invokeEndpoint({
-          endpointName: model,
-          body,
-          contentType: "application/json",
-          accept: "application/json",
-          customAttributes: settings.customAttributes,
-          ...routing
-        })).pipe(
-          Effect.flatMap((response) => Payload.decodeResponse(model, response.body)),
-          Effect.tap(Telemetry.annotateResponse)
+      if (Either.isLeft(tooLarge)) {
+        return Effect.fail(tooLarge.left).pipe(
+          Effect.tapError(recordErrorType),
+          Effect.withSpan("SagemakerGenerator.run", invalidCallSpan)
         )
-      return call.pipe(
-        Effect.tapError(recordErrorType),
-        Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
+      }
+      const generated = policy(client.invokeEndpoint({
+        endpointName: model,
+        body,
+        contentType: "application/json",
+        accept: "application/json",
+        customAttributes: settings.customAttributes,
+        ...routing
+      })).pipe(Effect.flatMap((response) => Payload.decodeResponse(model, response.body)))
+      return Telemetry.whenTraced(
+        () =>
+          generated.pipe(
+            Effect.tap(Telemetry.annotateResponse),
+            Effect.tapError(recordErrorType),
+            Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
+          ),
+        generated
       )
     }
 
@@ -469,36 +476,28 @@ export const make = (
     } as const
     const { inferenceComponentName, inferenceId, sessionId, targetContainerHostname, targetVariant } = routing
 
-    const streamSpan = {
-      kind: "client",
-      attributes: { "gen_ai.request.model": spanModel },
-      captureStackTrace: false
-    } as const
-
-    const stream: Service["stream"] = (prompt, generationKwargs) => {
-      // The span, made here (it records this call site, as `Stream.withSpan` does), lives in the
-      // stream's scope and ends with the stream's exit; everything up to the first event runs
-      // under it. Cheaper than wrapping the stream in `Stream.withSpan` and `Stream.tapError`.
-      const makeSpan = Effect.makeSpanScoped("SagemakerGenerator.stream", streamSpan)
-      return unwrapScoped(Effect.flatMap(makeSpan, (span) => {
-        const annotateError = (error: SagemakerError) => Effect.sync(() => span.attribute("error.type", error._tag))
-        return Effect.gen(function*() {
-          const merged = yield* parameters(prompt, generationKwargs)
-          yield* Effect.annotateCurrentSpan(Telemetry.requestAttributes(spanModel, merged))
-          const body = Payload.encodeRequest(prompt, merged, { stream: true })
-          yield* Validation.checkBodySize(body)
-          const response = yield* policy(client.invokeEndpointWithResponseStream({
-            endpointName: model,
-            body,
-            contentType: "application/json",
-            accept: options.streamAccept ?? "application/jsonlines",
-            customAttributes: settings.customAttributes,
-            targetVariant,
-            targetContainerHostname,
-            inferenceComponentName,
-            inferenceId,
-            sessionId
-          }))
+    /** Sends the request, waits for its first event (under the retry policy) and decodes the rest. */
+    const openStream = (
+      prompt: string,
+      merged: Readonly<Record<string, unknown>>
+    ): Effect.Effect<Stream.Stream<StreamChunk, SagemakerError>, SagemakerError, Scope.Scope> => {
+      const body = Payload.encodeRequest(prompt, merged, { stream: true })
+      const tooLarge = Validation.checkBodySize(body)
+      if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
+      return Effect.map(
+        policy(client.invokeEndpointWithResponseStream({
+          endpointName: model,
+          body,
+          contentType: "application/json",
+          accept: options.streamAccept ?? "application/jsonlines",
+          customAttributes: settings.customAttributes,
+          targetVariant,
+          targetContainerHostname,
+          inferenceComponentName,
+          inferenceId,
+          sessionId
+        })),
+        (response) => {
           const timeout = settings.timeout
           const parts = timeout === undefined ? response.parts : response.parts.pipe(
             Stream.timeoutFail(
@@ -506,11 +505,36 @@ export const make = (
               timeout
             )
           )
-          return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions)).pipe(
-            Stream.tapError(annotateError)
-          )
-        }).pipe(Effect.tapError(annotateError), Effect.withParentSpan(span))
-      }))
+          return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
+        }
+      )
+    }
+
+    const stream: Service["stream"] = (prompt, generationKwargs) => {
+      const merged = parameters(prompt, generationKwargs)
+      const open = Either.isLeft(merged) ? Effect.fail(merged.left) : openStream(prompt as string, merged.right)
+      // Traced, the span is made here (it records this call site, as `Stream.withSpan` does), lives
+      // in the stream's scope and ends with the stream's exit; everything up to the first event runs
+      // under it. Cheaper than wrapping the stream in `Stream.withSpan` and `Stream.tapError`.
+      const traced = () =>
+        Effect.flatMap(
+          Effect.makeSpanScoped("SagemakerGenerator.stream", {
+            kind: "client",
+            attributes: Either.isLeft(merged)
+              ? { "gen_ai.request.model": spanModel }
+              : Telemetry.requestAttributes(spanModel, merged.right),
+            captureStackTrace: false
+          }),
+          (span) => {
+            const annotateError = (error: SagemakerError) => Effect.sync(() => span.attribute("error.type", error._tag))
+            return open.pipe(
+              Effect.map(Stream.tapError(annotateError)),
+              Effect.tapError(annotateError),
+              Effect.withParentSpan(span)
+            )
+          }
+        )
+      return unwrapScoped(Telemetry.whenTraced(traced, open))
     }
 
     return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run, stream })

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import {
@@ -311,6 +312,29 @@ describe("telemetry", () => {
       yield* Effect.flip(provide(SagemakerGenerator.run("p")).pipe(Effect.withTracer(tracer)))
       const span = spans.find((s) => s.name === "SagemakerGenerator.run")!
       assert.strictEqual(span.attributes.get("error.type"), "SagemakerNotReadyError")
+    }))
+})
+
+describe("telemetry: which tracer", () => {
+  it.effect("a tracer installed for the whole program (Layer.setTracer) records run's span too", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      const { provide } = setup({}, () => Effect.succeed(OK))
+      yield* provide(SagemakerGenerator.run("p")).pipe(Effect.provide(Layer.setTracer(tracer)))
+      assert.deepStrictEqual(spans.map((s) => s.name), ["SagemakerGenerator.run"])
+      assert.strictEqual(spans[0]!.status._tag, "Ended")
+    }))
+
+  it.effect("under Effect's built-in tracer run makes no span: the caller's span stays current", () =>
+    Effect.gen(function*() {
+      let seen: string | undefined
+      const { provide } = setup({}, () =>
+        Effect.map(Effect.currentSpan, (span) => {
+          seen = span.name
+          return OK
+        }).pipe(Effect.orDie))
+      yield* provide(SagemakerGenerator.run("p")).pipe(Effect.withSpan("caller"))
+      assert.strictEqual(seen, "caller")
     }))
 })
 

@@ -13,6 +13,7 @@ import * as TestClock from "effect/TestClock"
 import { SagemakerNotReadyError, SagemakerStreamError } from "../src/SagemakerError.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import { fakeClient, utf8 } from "./helpers/generator.js"
+import { makeRecordingTracer } from "./helpers/tracer.js"
 
 const tgi = (tokens: ReadonlyArray<string>) =>
   tokens.map((text, i) =>
@@ -158,5 +159,61 @@ describe("SagemakerGenerator.stream (fake transport)", () => {
         Effect.provide(SagemakerGenerator.layerTest(() => Effect.succeed({ replies: ["one"], meta: [{}] })))
       )
       assert.deepStrictEqual(Chunk.toArray(chunks), [{ text: "one" }])
+    }))
+})
+
+describe("SagemakerGenerator.stream telemetry", () => {
+  it.effect("under a tracer: a client span with the request attributes, open until the stream ends", () => {
+    const { spans, tracer } = makeRecordingTracer()
+    return Effect.gen(function*() {
+      const { provide } = setup(
+        { generationKwargs: { max_new_tokens: 3, temperature: 0.5 } },
+        () => Effect.succeed(Stream.make(utf8(tgi(["a", "b"]))))
+      )
+      const pull = yield* Stream.toPull(provide(SagemakerGenerator.stream("p")))
+      yield* pull
+      const span = spans.find((s) => s.name === "SagemakerGenerator.stream")!
+      assert.strictEqual(span.kind, "client")
+      assert.strictEqual(span.status._tag, "Started")
+      assert.deepStrictEqual(Object.fromEntries(span.attributes), {
+        "gen_ai.operation.name": "text_completion",
+        "gen_ai.provider.name": "aws.sagemaker",
+        "gen_ai.system": "aws.sagemaker",
+        "gen_ai.request.model": "m",
+        "gen_ai.request.max_tokens": 3,
+        "gen_ai.request.temperature": 0.5
+      })
+    }).pipe(
+      Effect.scoped,
+      Effect.tap(() => assert.strictEqual(spans[0]?.status._tag, "Ended")),
+      Effect.withTracer(tracer)
+    )
+  })
+
+  it.effect("under a tracer: a failure in the stream records error.type and ends the span with it", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      const failure = new SagemakerStreamError({ endpointName: "m", errorCode: "ModelStreamError", text: "boom" })
+      const { provide } = setup(
+        {},
+        () => Effect.succeed(Stream.concat(Stream.make(utf8(tgi(["a"]))), Stream.fail(failure)))
+      )
+      yield* Effect.flip(Stream.runDrain(provide(SagemakerGenerator.stream("p")))).pipe(Effect.withTracer(tracer))
+      const span = spans.find((s) => s.name === "SagemakerGenerator.stream")!
+      assert.strictEqual(span.attributes.get("error.type"), "SagemakerStreamError")
+      assert.strictEqual(span.status._tag, "Ended")
+    }))
+
+  it.effect("under a tracer: invalid arguments fail inside the span, with error.type", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = makeRecordingTracer()
+      const { calls, provide } = setup({}, () => Effect.die("not called"))
+      const error = yield* Effect.flip(
+        Stream.runDrain(provide(SagemakerGenerator.stream(42 as unknown as string)))
+      ).pipe(Effect.withTracer(tracer))
+      assert.strictEqual(error._tag, "SagemakerValidationError")
+      assert.strictEqual(calls.length, 0)
+      const span = spans.find((s) => s.name === "SagemakerGenerator.stream")!
+      assert.strictEqual(span.attributes.get("error.type"), "SagemakerValidationError")
     }))
 })
