@@ -6,12 +6,12 @@
  * Two transports sit behind it, chosen by {@link Options.transport}:
  *
  * - `"sdk"` (default): `@aws-sdk/client-sagemaker-runtime`'s `SageMakerRuntimeClient`.
- * - `"http"`: a lean one — `@effect/platform`'s `HttpClient` on node's `http`/`https` with a
- *   keep-alive agent, SigV4 from `@smithy/signature-v4`, SageMaker's error responses and event
- *   streams read directly. Credentials, region and endpoint still come from the SDK's providers
- *   (default chain, profiles, SSO, `AWS_ENDPOINT_URL_*`). Same requests, same errors, same stream
- *   behaviour. It streams with less CPU per event and a shorter time to the first token; the SDK
- *   transport spends less CPU per `run` (README, Performance).
+ * - `"http"`: a lean one — node's `http`/`https` with a keep-alive agent, one `Effect.async` per
+ *   call, SigV4 from `@smithy/signature-v4`, SageMaker's error responses and event streams read
+ *   directly. Credentials, region and endpoint still come from the SDK's providers (default
+ *   chain, profiles, SSO, `AWS_ENDPOINT_URL_*`). Same requests, same errors, same stream
+ *   behaviour, with less CPU per call and per event and a shorter time to the first token
+ *   (README, Performance).
  *
  * @since 0.1.0
  */
@@ -55,7 +55,7 @@ export interface Credentials {
 
 /**
  * Which transport carries the requests: the AWS SDK client (`"sdk"`), or the lean HTTP transport
- * (`"http"`: `@effect/platform` `HttpClient` + SigV4, credentials and region still from the SDK's
+ * (`"http"`: node's `http`/`https` + SigV4, credentials and region still from the SDK's
  * providers).
  *
  * @since 0.1.0
@@ -257,7 +257,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         })
     })
     if (transport === "http") {
-      // Loaded only when chosen: `@effect/platform`'s HttpClient, its node client and the signer
+      // Loaded only when chosen: the signer, the event-stream decoder and node's https
       // would otherwise add to the import time of every program, most of which use the SDK.
       const HttpTransport = yield* Effect.tryPromise({
         try: () => import("./internal/httpTransport.js"),

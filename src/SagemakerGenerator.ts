@@ -158,7 +158,7 @@ export interface Options {
   readonly streamAccept?: string | undefined
   /**
    * Which transport carries the requests: `"sdk"` (default), the AWS SDK client, or `"http"`, a
-   * lean `@effect/platform` HTTP client with SigV4 whose credentials and region still come from
+   * lean one on node's `http`/`https` with SigV4, whose credentials and region still come from
    * the SDK's providers. Same requests, errors and streams; see `SagemakerClient.Transport`.
    */
   readonly transport?: SagemakerClient.Transport | undefined
