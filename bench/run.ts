@@ -9,6 +9,7 @@
  *   npm run bench -- --profile      # CPU profiles of run/stream and the raw SDK, summarized by package
  *                                   # (--contenders a,b: other contenders or experiment variants)
  *   npm run bench -- --experiments  # A/B variants isolating each cost the profiles found
+ *   npm run bench -- --gap-timeout  # the stream timeout per pull: Stream.timeoutFail against gapTimeout
  *
  * Steps: compile `src/` and `bench/` to `node_modules/.cache/effect-sagemaker-bench/` (plain node
  * runs them, as users run the published package: no loader hook); start the bench server in a
@@ -688,12 +689,20 @@ const experiments = async () => {
   log("\nwritten: bench/results/experiments.md")
 }
 
+/** `--gap-timeout`: the in-memory microbench of the stream timeout, in plain node. */
+const gapTimeoutBench = async () => {
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  execFileSync(process.execPath, [join(out, "bench", "gapTimeout.js")], { stdio: "inherit" })
+}
+
 const mode = argv.includes("--profile")
   ? profiles
   : argv.includes("--experiments")
   ? experiments
   : argv.includes("--report")
   ? reportOnly
+  : argv.includes("--gap-timeout")
+  ? gapTimeoutBench
   : bench
 mode().then(
   () => process.exit(0),

@@ -19,6 +19,7 @@ import * as Record from "effect/Record"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { gapTimeout } from "./internal/gapTimeout.js"
 import * as HaystackDefaults from "./internal/haystackDefaults.js"
 import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
 import * as Serialization from "./internal/serialization.js"
@@ -499,11 +500,10 @@ export const make = (
         })),
         (response) => {
           const timeout = settings.timeout
-          const parts = timeout === undefined ? response.parts : response.parts.pipe(
-            Stream.timeoutFail(
-              () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) }),
-              timeout
-            )
+          const parts = timeout === undefined ? response.parts : gapTimeout(
+            response.parts,
+            timeout,
+            () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) })
           )
           return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
         }

@@ -100,6 +100,19 @@ for (const variant of transports) {
         }).pipe(Effect.provide(generator(emulator, "slow", variant.options)))
       }))
 
+    it.scopedLive("a gap timeout mid-stream closes the request while the client stays open", () =>
+      Effect.gen(function*() {
+        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall", afterParts: 2 } } })
+        yield* Effect.gen(function*() {
+          const results = yield* SagemakerGenerator.stream("p").pipe(Stream.either, Stream.runCollect)
+          const last = Chunk.unsafeLast(results)
+          assert.strictEqual(last._tag === "Left" ? last.left._tag : "no failure", "SagemakerTimeoutError")
+          yield* closedWithin(emulator, 1)
+        }).pipe(
+          Effect.provide(generator(emulator, "stalled", { ...variant.options, timeout: "100 millis", retry: false }))
+        )
+      }))
+
     it.scopedLive("a deadline aborts the attempt in flight", () =>
       Effect.gen(function*() {
         const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall" } } })
