@@ -30,16 +30,24 @@ export interface Agent {
   readonly request: typeof http.request
 }
 
+const poolOptions = (maxSockets: number): http.AgentOptions => ({
+  keepAlive: true,
+  maxSockets,
+  maxFreeSockets: maxSockets
+})
+
 /**
- * A keep-alive agent with at most `maxSockets` sockets per host, for `http:` or `https:`;
- * destroyed (its sockets closed) when the scope closes.
+ * A keep-alive agent with at most `maxSockets` sockets per host, for `http:` or `https:`, that
+ * keeps all of them when idle (node keeps 256 and closes the rest: a burst past that would
+ * reconnect, a TLS handshake each, on the next one); destroyed (its sockets closed) when the
+ * scope closes.
  */
 export const makeAgent = (protocol: string, maxSockets: number): Effect.Effect<Agent, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync((): Agent =>
       protocol === "https:"
-        ? { agent: new https.Agent({ keepAlive: true, maxSockets }), request: https.request }
-        : { agent: new http.Agent({ keepAlive: true, maxSockets }), request: http.request }
+        ? { agent: new https.Agent(poolOptions(maxSockets)), request: https.request }
+        : { agent: new http.Agent(poolOptions(maxSockets)), request: http.request }
     ),
     ({ agent }) => Effect.sync(() => agent.destroy())
   )
