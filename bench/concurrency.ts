@@ -7,7 +7,8 @@
  *
  * Contenders: `run` (`SagemakerGenerator.run`, default `maxConcurrency`, in `Effect.forEach` with
  * unbounded concurrency), `run-http` (same, lean transport), `sdk-default` (the raw SDK's default
- * client), `sdk-1024` (the raw SDK with a pool of 1,024 sockets).
+ * client), `sdk-1024` (the raw SDK with a pool of 1,024 sockets), `floor` (`node:http` + SigV4,
+ * 1,024 sockets, all kept between batches).
  */
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -68,8 +69,10 @@ const main = async () => {
     wallMs = await batch()
     warmWallMs = once ? undefined : await batch()
     await runtime.dispose()
-  } else if (contender === "sdk-default" || contender === "sdk-1024") {
-    const client = makeUnary("sdk", { url, maxSockets: contender === "sdk-1024" ? 1024 : undefined })
+  } else if (contender === "floor" || contender === "sdk-default" || contender === "sdk-1024") {
+    const client = contender === "floor"
+      ? makeUnary("floor", { url, maxSockets: 1024 })
+      : makeUnary("sdk", { url, maxSockets: contender === "sdk-1024" ? 1024 : undefined })
     const batch = async () => {
       const t0 = performance.now()
       await Promise.all(Array.from({ length: count }, () => client.call(endpoint).catch(failed)))

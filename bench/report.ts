@@ -200,6 +200,7 @@ const coldLabels: Record<string, string> = {
 }
 
 const concurrencyLabels: Record<string, string> = {
+  floor: "floor: node:http + SigV4, 1,024 sockets kept",
   run: "SagemakerGenerator.run (sdk, default maxConcurrency 1024)",
   "run-http": "SagemakerGenerator.run (lean, default maxConcurrency)",
   "sdk-1024": "raw SDK, maxSockets 1024",
@@ -442,6 +443,7 @@ export const render = (summary: Summary): string => {
   if (ours !== undefined) {
     const wide = scenario("sdk-1024")
     const pooled = scenario("sdk-default")
+    const floor = scenario("floor")
     const warm = ours.warmWallMs ?? ours.wallMs
     lines.push(
       `- ${ours.count} in flight × ${ours.delayMs} ms: run took ${fmt(ours.wallMs / 1000, 2)} s (new sockets, cold ` +
@@ -453,6 +455,9 @@ export const render = (summary: Summary): string => {
           `; the raw SDK with 1,024 sockets takes ${fmt((wide.warmWallMs ?? wide.wallMs) / 1000, 2)} s here (run ${
             fmt(warm / (wide.warmWallMs ?? wide.wallMs), 2)
           }× that)`) +
+        (floor === undefined ?
+          "" :
+          `, the floor ${fmt(floor.wallMs / 1000, 2)} s / ${fmt((floor.warmWallMs ?? floor.wallMs) / 1000, 2)} s`) +
         (pooled === undefined ?
           "" :
           `, the default 50-socket pool ${

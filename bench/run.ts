@@ -406,6 +406,7 @@ const bench = async () => {
   // The LLM scenario: 1,000 slow generations at once.
   const concurrency: Array<ConcurrencyReport> = []
   const scenario: Array<readonly [string, number]> = [
+    ["floor", INFLIGHT],
     ["run", INFLIGHT],
     ...(lean ? [["run-http", INFLIGHT] as const] : []),
     ["sdk-1024", INFLIGHT],
