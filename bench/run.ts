@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import type * as SagemakerClient from "../src/SagemakerClient.js"
 import { build } from "./build.js"
 import type { ColdReport } from "./cold.js"
 import type { ConcurrencyReport } from "./concurrency.js"
@@ -296,19 +297,15 @@ const groupSummary = (
 })
 
 // ---------------------------------------------------------------------------------------------
-// The lean transport, if the generator has it by now
+// The lean transport
 // ---------------------------------------------------------------------------------------------
 
-/** The value of `Options.transport` that selects the lean transport, or why there is none. */
-const detectTransport = (): { value: string | undefined; note: string } => {
-  const source = readFileSync(join(root, "src", "SagemakerGenerator.ts"), "utf8")
-  const options = /export interface Options \{([\s\S]*?)\n\}/.exec(source)?.[1] ?? ""
-  const line = /readonly transport\??:([^\n]*)/.exec(options)?.[1]
-  if (line === undefined) return { value: undefined, note: "no `transport` in SagemakerGenerator.Options yet" }
-  const literals = [...line.matchAll(/"([^"]+)"/g)].map((m) => m[1]!)
-  const value = literals.includes("http") ? "http" : literals.find((l) => l !== "sdk") ?? "http"
-  return { value, note: `\`SagemakerGenerator.Options.transport\` found; the lean rows use \`transport: "${value}"\`` }
-}
+/** The lean rows: `transport: "http"` (typed, so a renamed option fails the typecheck). */
+const leanTransport: SagemakerClient.Transport = "http"
+const detectTransport = (): { value: string | undefined; note: string } => ({
+  value: leanTransport,
+  note: `the lean rows use \`transport: "${leanTransport}"\``
+})
 
 const git = (): string => {
   try {
