@@ -449,7 +449,7 @@ export const make = (
       if (Either.isLeft(tooLarge)) {
         return Effect.fail(tooLarge.left).pipe(
           Effect.tapError(recordErrorType),
-          Effect.withSpan("SagemakerGenerator.run", invalidCallSpan)
+          Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
         )
       }
       const generated = policy(client.invokeEndpoint({

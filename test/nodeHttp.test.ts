@@ -207,6 +207,23 @@ describe("nodeHttp.open", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.scopedLive("bytes that arrived before the socket broke are pulled before the failure", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => {
+        res.writeHead(200, { "content-type": "application/vnd.amazon.eventstream" })
+        res.write("first", () => res.write("second", () => setTimeout(() => res.socket?.destroy(), 10)))
+      })
+      const response = yield* NodeHttp.open(yield* agent, post(server.port))
+      // Not pulled until the data and the reset have both arrived.
+      yield* Effect.sleep("150 millis")
+      const bytes = Chunk.toReadonlyArray(yield* response.pull).map((chunk) => new TextDecoder().decode(chunk))
+      assert.strictEqual(bytes.join(""), "firstsecond")
+      const failure = yield* Effect.flip(response.pull)
+      assert.isTrue(Option.isSome(failure))
+      const broken = Option.getOrUndefined(failure)
+      assert.strictEqual(broken?._tag === "Broken" ? (broken.cause as { code?: string }).code : "", "ECONNRESET")
+    }))
+
   it.scopedLive("closing its scope before the body ended destroys the socket", () =>
     Effect.gen(function*() {
       const server = yield* serve((_, res) => res.write("first")) // never ends

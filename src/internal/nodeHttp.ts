@@ -116,7 +116,8 @@ const HIGH_WATER_BYTES = 256 * 1024
 /**
  * Reads one response body in flowing mode: chunks are held until taken; the socket is paused
  * while more than {@link HIGH_WATER_BYTES} are held, and a body over `maxBytes` (announced or
- * read) fails and is destroyed. `onChange` runs after every change a reader may wait for.
+ * read) fails and is destroyed. A failure comes after the chunks held before it. `onChange` runs
+ * after every change a reader may wait for.
  */
 class BodyReader {
   private held: Array<Buffer> = []
@@ -136,7 +137,11 @@ class BodyReader {
     response.on("data", (chunk: Buffer) => {
       if (this.failure !== undefined) return
       this.total += chunk.length
-      if (this.total > this.maxBytes) return this.fail({ _tag: "TooLarge", bytes: `more than ${this.maxBytes}` })
+      if (this.total > this.maxBytes) {
+        // Nothing of a body over the limit is kept.
+        this.held = []
+        return this.fail({ _tag: "TooLarge", bytes: `more than ${this.maxBytes}` })
+      }
       this.held.push(chunk)
       this.heldBytes += chunk.length
       if (this.heldBytes > HIGH_WATER_BYTES && this.maxBytes === Infinity) {
@@ -170,17 +175,19 @@ class BodyReader {
   /** From now on, the body may hold at most `maxBytes` in all, and nothing pauses it. */
   limit(maxBytes: number): void {
     this.maxBytes = maxBytes
-    if (this.total > maxBytes) this.fail({ _tag: "TooLarge", bytes: `more than ${maxBytes}` })
-    else if (this.paused) {
+    if (this.total > maxBytes) {
+      this.held = []
+      this.fail({ _tag: "TooLarge", bytes: `more than ${maxBytes}` })
+    } else if (this.paused) {
       this.paused = false
       this.response.resume()
     }
   }
 
+  /** Fails the body and destroys it; what was held stays to be taken first (no byte is lost). */
   fail(failure: BodyFailure): void {
     if (this.failure !== undefined || this.ended) return
     this.failure = failure
-    this.held = []
     this.response.destroy()
     this.onChange?.()
   }
