@@ -4,8 +4,10 @@
  * @since 0.1.0
  * @internal
  */
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type { GenerationResult } from "../Payload.js"
 
 export const PROVIDER = "aws.sagemaker"
@@ -65,7 +67,7 @@ export const annotateResponse = (result: GenerationResult): Effect.Effect<void> 
 }
 
 /** Effect's built-in tracer, the one in place unless a program installs another: its spans go nowhere. */
-const builtInTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+const builtInTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /**
  * `traced` when a tracer other than Effect's built-in one is in place (`Layer.setTracer`,
