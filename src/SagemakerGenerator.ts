@@ -435,8 +435,12 @@ export const make = (
     const recordErrorType = (error: SagemakerError) => Effect.annotateCurrentSpan("error.type", error._tag)
 
     // A pipeline rather than `Effect.gen`, and the request attributes given to the span when it is
-    // made: `run` is the hot path, and every step of the runtime counts there.
-    const run: Service["run"] = (prompt, generationKwargs) => {
+    // made: `run` is the hot path, and every step of the runtime counts there. Nothing is done
+    // until the Effect runs (the body is encoded per run).
+    const runNow = (
+      prompt: unknown,
+      generationKwargs: unknown
+    ): Effect.Effect<GenerationResult, SagemakerError> => {
       const merged = parameters(prompt, generationKwargs)
       if (Either.isLeft(merged)) {
         return Effect.fail(merged.left).pipe(
@@ -470,6 +474,7 @@ export const make = (
         generated
       )
     }
+    const run: Service["run"] = (prompt, generationKwargs) => Effect.suspend(() => runNow(prompt, generationKwargs))
 
     const decoderOptions = {
       format: options.streamFormat ?? "auto",
@@ -510,7 +515,10 @@ export const make = (
       )
     }
 
-    const stream: Service["stream"] = (prompt, generationKwargs) => {
+    const openTraced = (
+      prompt: unknown,
+      generationKwargs: unknown
+    ): Effect.Effect<Stream.Stream<StreamChunk, SagemakerError>, SagemakerError, Scope.Scope> => {
       const merged = parameters(prompt, generationKwargs)
       const open = Either.isLeft(merged) ? Effect.fail(merged.left) : openStream(prompt as string, merged.right)
       // Traced, the span is made here (it records this call site, as `Stream.withSpan` does), lives
@@ -534,8 +542,11 @@ export const make = (
             )
           }
         )
-      return unwrapScoped(Telemetry.whenTraced(traced, open))
+      return Telemetry.whenTraced(traced, open)
     }
+    // Nothing is done until the stream runs.
+    const stream: Service["stream"] = (prompt, generationKwargs) =>
+      unwrapScoped(Effect.suspend(() => openTraced(prompt, generationKwargs)))
 
     return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run, stream })
   })

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import {
   SagemakerInferenceError,
@@ -312,6 +313,31 @@ describe("telemetry", () => {
       yield* Effect.flip(provide(SagemakerGenerator.run("p")).pipe(Effect.withTracer(tracer)))
       const span = spans.find((s) => s.name === "SagemakerGenerator.run")!
       assert.strictEqual(span.attributes.get("error.type"), "SagemakerNotReadyError")
+    }))
+})
+
+describe("run and stream are descriptions", () => {
+  it.effect("the arguments are read when the Effect runs, each time it runs, not when it is built", () =>
+    Effect.gen(function*() {
+      let reads = 0
+      const kwargs = {
+        get temperature() {
+          reads++
+          return 0.5
+        }
+      }
+      const { calls, provide } = setup({}, () => Effect.succeed(OK))
+      const generator = yield* provide(SagemakerGenerator.SagemakerGenerator)
+      const run = generator.run("p", kwargs)
+      const stream = generator.stream("p", kwargs)
+      assert.strictEqual(reads, 0)
+      yield* run
+      yield* run
+      assert.strictEqual(calls.length, 2)
+      const afterRuns = reads
+      assert.isAbove(afterRuns, 0)
+      yield* Effect.exit(Stream.runDrain(stream))
+      assert.isAbove(reads, afterRuns)
     }))
 })
 
