@@ -16,7 +16,10 @@ import * as SagemakerEmulator from "../emulator/SagemakerEmulator.js"
 import { SagemakerValidationError } from "../SagemakerError.js"
 import { parseList } from "./parse.js"
 
-const port = Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("Port (0: any free port)"))
+const port = Options.integer("port").pipe(
+  Options.withDefault(8080),
+  Options.withDescription("Port (0: a free port the system picks)")
+)
 const host = Options.text("host").pipe(
   Options.withDefault("127.0.0.1"),
   Options.withDescription("Address to listen on")
