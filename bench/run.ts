@@ -302,10 +302,8 @@ const groupSummary = (
 
 /** The lean rows: `transport: "http"` (typed, so a renamed option fails the typecheck). */
 const leanTransport: SagemakerClient.Transport = "http"
-const detectTransport = (): { value: string | undefined; note: string } => ({
-  value: leanTransport,
-  note: `the lean rows use \`transport: "${leanTransport}"\``
-})
+/** As the report records it. */
+const transport = { value: leanTransport, note: `the lean rows use \`transport: "${leanTransport}"\`` } as const
 
 const git = (): string => {
   try {
@@ -346,17 +344,15 @@ const bench = async () => {
   const machineBefore = machine()
   const commit = git()
   log(`compiling src/ and bench/ ... ${build(root, out)} files`)
-  const transport = detectTransport()
   log(`lean transport: ${transport.note}`)
   const server = await startServer()
   log(`bench server at ${server.url}`)
-  const lean = transport.value !== undefined
-  const unary: Array<UnaryContender> = ["floor", "sdk", "sdk-cached", "run", ...(lean ? ["run-http" as const] : [])]
+  const unary: Array<UnaryContender> = ["floor", "sdk", "sdk-cached", "run", "run-http"]
   const streams: Array<StreamContender> = [
     "stream-floor",
     "stream-sdk",
     "stream-run",
-    ...(lean ? ["stream-run-http" as const] : [])
+    "stream-run-http"
   ]
   const problems: Array<string> = []
   const leanCheck: Array<{ contender: string; requests: number; sdkRequests: number }> = []
@@ -378,7 +374,7 @@ const bench = async () => {
   problems.push(...streamRun.problems)
 
   // Cold starts: import plus first call in fresh processes, the order rotated every run.
-  const coldContenders = ["floor", "sdk", "sdk-effect", "run", "run-module", ...(lean ? ["run-http"] : [])]
+  const coldContenders = ["floor", "sdk", "sdk-effect", "run", "run-module", "run-http"]
   const coldRunsDone: Array<Record<string, ColdReport>> = []
   for (let run = 0; run < coldRuns; run++) {
     log(`cold start ${run + 1}/${coldRuns}`)
@@ -391,7 +387,8 @@ const bench = async () => {
           contender,
           "--url",
           server.url,
-          ...(transport.value === undefined ? [] : ["--transport", transport.value])
+          "--transport",
+          transport.value
         ], 30_000)
       } catch (error) {
         problems.push(`cold ${contender}: ${String(error)}`)
@@ -405,7 +402,7 @@ const bench = async () => {
   const scenario: Array<readonly [string, number]> = [
     ["floor", INFLIGHT],
     ["run", INFLIGHT],
-    ...(lean ? [["run-http", INFLIGHT] as const] : []),
+    ["run-http", INFLIGHT],
     ["sdk-1024", INFLIGHT],
     ["sdk-default", sdkDefaultCount]
   ]
@@ -424,7 +421,8 @@ const bench = async () => {
           String(DELAY_MS),
           // 20 s for one batch through 50 sockets is enough to make the point.
           ...(contender === "sdk-default" ? ["--once"] : []),
-          ...(transport.value === undefined ? [] : ["--transport", transport.value])
+          "--transport",
+          transport.value
         ], 90_000)
       )
     } catch (error) {
@@ -475,19 +473,17 @@ const reportOnly = () => {
 
 const profiles = async () => {
   log(`compiling src/ and bench/ ... ${build(root, out)} files`)
-  const transport = detectTransport()
   const server = await startServer()
   const dir = join(resultsDir, "profiles")
   mkdirSync(dir, { recursive: true })
   const seconds = quick ? "2" : "4"
-  const lean = transport.value !== undefined
   const contenders = argValue(argv, "--contenders")?.split(",") ?? [
     "sdk-cached",
     "run",
-    ...(lean ? ["run-http"] : []),
+    "run-http",
     "stream-sdk",
     "stream-run",
-    ...(lean ? ["stream-run-http"] : [])
+    "stream-run-http"
   ]
   const summaries: Array<{ contender: string; report: ProfileReport; summary: ProfileSummary }> = []
   for (const contender of contenders) {
@@ -502,7 +498,8 @@ const profiles = async () => {
       file,
       "--seconds",
       seconds,
-      ...(transport.value === undefined ? [] : ["--transport", transport.value])
+      "--transport",
+      transport.value
     ], 60_000)
     const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile
     summaries.push({ contender, report, summary: summarize(profile, report.units, 25) })
