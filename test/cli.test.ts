@@ -4,31 +4,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { execFile } from "node:child_process"
 import * as path from "node:path"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
+import { runTsx } from "./helpers/childProcess.js"
 
 const BIN = path.join(import.meta.dirname, "..", "src", "cli", "bin.ts")
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.async<Run>((resume) => {
-    const child = execFile(
-      process.execPath,
-      ["--import", "tsx", BIN, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-        resume(Effect.succeed({ code, stdout, stderr }))
-      }
-    )
-    return Effect.sync(() => child.kill())
-  })
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => runTsx(BIN, args, env)
 
 const credentials = { AWS_ACCESS_KEY_ID: "AKIDCLI", AWS_SECRET_ACCESS_KEY: "cli-secret", AWS_REGION: "us-east-1" }
 

@@ -5,24 +5,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { execFile } from "node:child_process"
 import * as path from "node:path"
+import { runTsx } from "./helpers/childProcess.js"
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "leanOverTls.ts")
 
-const runFixture = (env: Record<string, string>) =>
-  Effect.async<{ readonly code: number; readonly stdout: string; readonly stderr: string }>((resume) => {
-    const child = execFile(
-      process.execPath,
-      ["--import", "tsx", FIXTURE],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
-        resume(Effect.succeed({ code, stdout, stderr }))
-      }
-    )
-    return Effect.sync(() => child.kill())
-  })
+const runFixture = (env: Record<string, string>) => runTsx(FIXTURE, [], env)
 
 describe("the lean transport over HTTPS", () => {
   it.live("run and stream go through TLS with the certificate checked, signed as over HTTP", () =>
