@@ -11,7 +11,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { gapTimeout } from "../src/internal/gapTimeout.js"
+import { gapTimeout } from "../src/internal/stream/gapTimeout.js"
 import { median } from "./shared.js"
 
 const PULLS = 100

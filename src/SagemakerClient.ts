@@ -27,9 +27,9 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { abortableSend } from "./internal/abortableSend.js"
-import { fromAbortableIterable } from "./internal/iterableStream.js"
-import { fromSdkError, fromStreamError } from "./internal/sdkErrors.js"
+import { abortableSend } from "./internal/client/sdk/abortableSend.js"
+import { fromAbortableIterable } from "./internal/client/sdk/iterableStream.js"
+import { fromSdkError, fromStreamError } from "./internal/client/errorTable.js"
 import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
 
 /**
@@ -263,7 +263,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       // Loaded only when chosen: the signer, the event-stream decoder and node's https
       // would otherwise add to the import time of every program, most of which use the SDK.
       const HttpTransport = yield* Effect.tryPromise({
-        try: () => import("./internal/httpTransport.js"),
+        try: () => import("./internal/client/http/httpTransport.js"),
         catch: (cause) =>
           new AWSConfigurationError({ model, description: "the lean HTTP transport could not be loaded", cause })
       })

@@ -19,14 +19,14 @@ import * as Record from "effect/Record"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { gapTimeout } from "./internal/gapTimeout.js"
-import * as HaystackDefaults from "./internal/haystackDefaults.js"
-import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/retryPolicy.js"
-import * as Serialization from "./internal/serialization.js"
-import * as StreamDecoder from "./internal/streamDecoder.js"
-import * as Telemetry from "./internal/telemetry.js"
-import { unwrapScoped } from "./internal/unwrapScoped.js"
-import * as Validation from "./internal/validation.js"
+import { gapTimeout } from "./internal/stream/gapTimeout.js"
+import * as HaystackDefaults from "./internal/haystack/defaults.js"
+import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/policy/retryPolicy.js"
+import * as Serialization from "./internal/haystack/serialization.js"
+import * as StreamDecoder from "./internal/container/streamDecoder.js"
+import * as Telemetry from "./internal/telemetry/telemetry.js"
+import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
+import * as Validation from "./internal/policy/validation.js"
 import * as Payload from "./Payload.js"
 import * as SagemakerClient from "./SagemakerClient.js"
 import {
@@ -683,4 +683,4 @@ export const layerTest = (
  * @since 0.1.0
  * @category constructors
  */
-export { defaultSchedule as retrySchedule } from "./internal/retryPolicy.js"
+export { defaultSchedule as retrySchedule } from "./internal/policy/retryPolicy.js"

@@ -12,7 +12,7 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { gapTimeout } from "../src/internal/gapTimeout.js"
+import { gapTimeout } from "../src/internal/stream/gapTimeout.js"
 
 /** `n` elements, each `gapMillis` after the one before. */
 const spaced = (n: number, gapMillis: number) =>

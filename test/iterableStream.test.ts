@@ -8,7 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { fromAbortableIterable } from "../src/internal/iterableStream.js"
+import { fromAbortableIterable } from "../src/internal/client/sdk/iterableStream.js"
 
 /** An iterator over `values` whose `next()` resolves at once, then `end`; counts its calls. */
 const fastIterable = <A>(values: (i: number) => A, end: number | "never", failAt?: number) => {

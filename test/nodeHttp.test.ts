@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as NodeHttp from "../src/internal/nodeHttp.js"
+import * as NodeHttp from "../src/internal/client/http/nodeHttp.js"
 
 interface Server {
   readonly port: number

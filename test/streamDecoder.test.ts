@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as FastCheck from "effect/FastCheck"
-import type { DecodedEvent, StreamDecoderOptions, StreamFormat } from "../src/internal/streamDecoder.js"
-import { makeStreamDecoder, StreamDecodeError } from "../src/internal/streamDecoder.js"
+import type { DecodedEvent, StreamDecoderOptions, StreamFormat } from "../src/internal/container/streamDecoder.js"
+import { makeStreamDecoder, StreamDecodeError } from "../src/internal/container/streamDecoder.js"
 
 // -------------------------------------------------------------------------------------------------
 // helpers

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { unwrapScoped } from "../src/internal/unwrapScoped.js"
+import { unwrapScoped } from "../src/internal/stream/unwrapScoped.js"
 
 /** A stream whose opening registers a finalizer that records the exit its scope closed with. */
 const recorded = <A, E>(inner: Stream.Stream<A, E>, openFails?: string) => {

@@ -11,7 +11,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { type SagemakerError, SagemakerTimeoutError } from "../SagemakerError.js"
+import { type SagemakerError, SagemakerTimeoutError } from "../../SagemakerError.js"
 
 /**
  * Options of the default policy.

@@ -9,10 +9,10 @@
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
-import { SagemakerDeserializationError } from "../SagemakerError.js"
-import type { Options } from "../SagemakerGenerator.js"
-import * as Secret from "../Secret.js"
-import * as HaystackDefaults from "./haystackDefaults.js"
+import { SagemakerDeserializationError } from "../../SagemakerError.js"
+import type { Options } from "../../SagemakerGenerator.js"
+import * as Secret from "../../Secret.js"
+import * as HaystackDefaults from "./defaults.js"
 
 export const TYPE = "haystack_integrations.components.generators.amazon_sagemaker.sagemaker.SagemakerGenerator"
 

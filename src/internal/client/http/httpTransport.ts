@@ -25,9 +25,9 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { MAX_RESPONSE_BYTES } from "../Payload.js"
-import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamResponse } from "../SagemakerClient.js"
-import { AWSConfigurationError, SagemakerResponseError, type SagemakerStreamError } from "../SagemakerError.js"
+import { MAX_RESPONSE_BYTES } from "../../../Payload.js"
+import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamResponse } from "../../../SagemakerClient.js"
+import { AWSConfigurationError, SagemakerResponseError, type SagemakerStreamError } from "../../../SagemakerError.js"
 import { EventStreamDecoder } from "./eventStream.js"
 import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
 import * as NodeHttp from "./nodeHttp.js"
@@ -37,7 +37,7 @@ import {
   describeStreamFailure,
   fromSdkError,
   type StreamFailure
-} from "./sdkErrors.js"
+} from "../errorTable.js"
 
 /** What the transport needs from the SDK transport's set-up. */
 export interface Options {

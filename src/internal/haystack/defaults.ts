@@ -5,7 +5,7 @@
  * @since 0.1.0
  * @internal
  */
-import * as Secret from "../Secret.js"
+import * as Secret from "../../Secret.js"
 
 /** The AWS secrets: our option, Haystack's `init_parameters` key, the default variable. */
 export const AWS_SECRETS = [

@@ -8,7 +8,7 @@
  * @internal
  */
 import * as Predicate from "effect/Predicate"
-import type { RequestFailure, ResponseHeaders } from "./sdkErrors.js"
+import type { RequestFailure, ResponseHeaders } from "../errorTable.js"
 
 const utf8 = new TextDecoder()
 

@@ -23,7 +23,7 @@ import {
   SagemakerStreamError,
   SagemakerThrottlingError,
   SagemakerValidationError
-} from "../SagemakerError.js"
+} from "../../SagemakerError.js"
 
 /** The SDK's own list of throttling error names (PROTOCOL.md §5). */
 const throttlingNames = new Set([

@@ -20,7 +20,7 @@
  * @internal
  */
 import * as Data from "effect/Data"
-import type { StreamChunk } from "../SagemakerGenerator.js"
+import type { StreamChunk } from "../../SagemakerGenerator.js"
 
 /**
  * The payload formats the decoder speaks.

@@ -14,7 +14,7 @@
  * @internal
  */
 import { crc32 } from "node:zlib"
-import type { StreamFailure } from "./sdkErrors.js"
+import type { StreamFailure } from "../errorTable.js"
 
 /** Prelude (total length, headers length, prelude CRC) and trailing message CRC. */
 const PRELUDE_LENGTH = 12

@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
-import type { GenerationResult } from "../Payload.js"
+import type { GenerationResult } from "../../Payload.js"
 
 export const PROVIDER = "aws.sagemaker"
 

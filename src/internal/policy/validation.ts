@@ -8,7 +8,7 @@
  */
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
-import { SagemakerValidationError } from "../SagemakerError.js"
+import { SagemakerValidationError } from "../../SagemakerError.js"
 
 /** InvokeEndpoint's request (and response) body limit. */
 export const MAX_BODY_BYTES = 6_291_456

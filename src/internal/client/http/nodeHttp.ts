@@ -22,7 +22,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as http from "node:http"
 import * as https from "node:https"
-import type { ResponseHeaders } from "./sdkErrors.js"
+import type { ResponseHeaders } from "../errorTable.js"
 
 /** A keep-alive agent for one protocol, and the `request` function that goes with it. */
 export interface Agent {
