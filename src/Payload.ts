@@ -9,6 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import { responseTooLarge, unexpectedResponse } from "./internal/client/errorTable.js"
+import { MAX_BODY_BYTES } from "./internal/limits.js"
 import { SagemakerResponseError } from "./SagemakerError.js"
 
 /**
@@ -146,7 +148,7 @@ const MAX_BODY_IN_ERROR = 2048
  * @since 0.1.0
  * @category constants
  */
-export const MAX_RESPONSE_BYTES = 6_291_456
+export const MAX_RESPONSE_BYTES: number = MAX_BODY_BYTES
 
 const jsonType = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "list" : typeof value === "object" ? "object" : typeof value
@@ -234,15 +236,13 @@ export const decodeResponse = (
 ): Effect.Effect<GenerationResult, SagemakerResponseError> =>
   Effect.suspend(() => {
     const refuse = (detail: string, body: string) =>
-      Effect.fail(new SagemakerResponseError({ endpointName, detail, body: truncate(body) }))
+      Effect.fail(unexpectedResponse(endpointName, detail, truncate(body)))
     if (bytes.length > MAX_RESPONSE_BYTES) {
-      return Effect.fail(
-        new SagemakerResponseError({
-          endpointName,
-          detail: `body: ${bytes.length} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
-          body: `${decodeLossy.decode(bytes.subarray(0, MAX_BODY_IN_ERROR))}… (${bytes.length} bytes)`
-        })
-      )
+      return Effect.fail(responseTooLarge(
+        endpointName,
+        bytes.length,
+        `${decodeLossy.decode(bytes.subarray(0, MAX_BODY_IN_ERROR))}… (${bytes.length} bytes)`
+      ))
     }
     let text: string
     try {

@@ -1,35 +1,39 @@
 /**
- * The transport seam: one scoped client per layer, every call abortable (interrupting the fiber
- * cancels the HTTP request), every failure a tagged error from the one error table. Tests of the
- * layers above fake this service with `Layer.succeed`.
+ * The one client every service runs on: one socket pool, one credential chain and one region for
+ * any number of endpoints. Every call is abortable (interrupting the fiber cancels the HTTP
+ * request) and every failure is a tagged error from the one error table.
  *
- * Two transports sit behind it, chosen by {@link Options.transport}:
+ * Two transports sit behind it, with the same requests, errors and streams:
  *
- * - `"sdk"` (default): `@aws-sdk/client-sagemaker-runtime`'s `SageMakerRuntimeClient`.
- * - `"http"`: a lean one — node's `http`/`https` with a keep-alive agent, one `Effect.async` per
- *   call, SigV4 from `@smithy/signature-v4`, SageMaker's error responses and event streams read
- *   directly. Credentials, region and endpoint still come from the SDK's providers (default
- *   chain, profiles, SSO, `AWS_ENDPOINT_URL_*`). Same requests, same errors, same stream
- *   behaviour, with less CPU per call and per event and a shorter time to the first token
- *   (README, Performance).
+ * - `"sdk"` ({@link layerSdk}, the default): `@aws-sdk/client-sagemaker-runtime`'s client.
+ * - `"http"` ({@link layerHttp}): node's `http`/`https` with a keep-alive pool, SigV4 from
+ *   `@smithy/signature-v4` and the event-stream framing read directly; credentials, region and
+ *   endpoint still come from the SDK's providers. It costs less CPU per call (bench/README.md).
+ *
+ * @example
+ * ```ts
+ * import { SagemakerClient, SagemakerGenerator } from "effect-sagemaker"
+ * import * as Layer from "effect/Layer"
+ *
+ * // Two generators, one pool of sockets and one credential resolution.
+ * const Client = SagemakerClient.layer({ region: "us-east-1" })
+ * const Chat = SagemakerGenerator.layerWithClient({ model: "chat-endpoint" }).pipe(Layer.provide(Client))
+ * ```
  *
  * @since 0.1.0
  */
-import {
-  InvokeEndpointCommand,
-  InvokeEndpointWithResponseStreamCommand,
-  SageMakerRuntimeClient,
-  type SageMakerRuntimeClientConfig
-} from "@aws-sdk/client-sagemaker-runtime"
+import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import { abortableSend } from "./internal/client/sdk/abortableSend.js"
-import { fromAbortableIterable } from "./internal/client/sdk/iterableStream.js"
-import { fromSdkError, fromStreamError } from "./internal/client/errorTable.js"
+import type * as Stream from "effect/Stream"
+import * as HttpTransport from "./internal/client/http/httpTransport.js"
+import type * as Routing from "./internal/client/routing.js"
+import * as SdkTransport from "./internal/client/sdk/sdkTransport.js"
 import { AWSConfigurationError, type SagemakerRequestError, type SagemakerStreamError } from "./SagemakerError.js"
 
 /**
@@ -72,6 +76,17 @@ export type Transport = "sdk" | "http"
 export const transports: ReadonlyArray<Transport> = ["sdk", "http"]
 
 /**
+ * The default transport.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTransport: Transport = "sdk"
+
+/**
+ * What the client is for: where and as whom it connects. Which endpoint a call goes to is part of
+ * the call.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -89,17 +104,22 @@ export interface Options {
    * {@link DEFAULT_MAX_CONCURRENCY} (the SDK's own default pool of 50 would queue large batches).
    */
   readonly maxConcurrency?: number | undefined
-  /** Named in `AWSConfigurationError`s (Haystack's message names the endpoint). */
-  readonly endpointName?: string | undefined
-  /** Default `"sdk"`. See {@link Transport}. */
-  readonly transport?: Transport | undefined
 }
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_MAX_CONCURRENCY = 1024
+export const DEFAULT_MAX_CONCURRENCY: number = SdkTransport.DEFAULT_MAX_CONCURRENCY
+
+/**
+ * The optional routing members of a request: which variant, model, container, inference component
+ * or session serves it. Each is checked against SageMaker's rule before the request is sent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RoutingOptions = Routing.Routing
 
 /**
  * One InvokeEndpoint request, in the SDK's terms but with our names.
@@ -107,19 +127,21 @@ export const DEFAULT_MAX_CONCURRENCY = 1024
  * @since 0.1.0
  * @category models
  */
-export interface InvokeRequest {
+export interface InvokeRequest extends RoutingOptions {
   readonly endpointName: string
   readonly body: Uint8Array
   readonly contentType: string
   readonly accept: string
   readonly customAttributes?: string | undefined
-  readonly targetModel?: string | undefined
-  readonly targetVariant?: string | undefined
-  readonly targetContainerHostname?: string | undefined
-  readonly inferenceComponentName?: string | undefined
-  readonly inferenceId?: string | undefined
-  readonly sessionId?: string | undefined
 }
+
+/**
+ * One InvokeEndpointWithResponseStream request: the route has no `targetModel`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamRequest = Omit<InvokeRequest, "targetModel">
 
 /**
  * @since 0.1.0
@@ -130,6 +152,7 @@ export interface InvokeResponse {
   readonly contentType: string | undefined
   readonly invokedProductionVariant: string | undefined
   readonly customAttributes: string | undefined
+  /** The session a `sessionId: "NEW_SESSION"` request opened: `<id>; Expires=<UTC time>`. */
   readonly newSessionId: string | undefined
   readonly closedSessionId: string | undefined
   readonly requestId: string | undefined
@@ -144,6 +167,7 @@ export interface InvokeResponse {
 export interface StreamResponse {
   readonly contentType: string | undefined
   readonly invokedProductionVariant: string | undefined
+  readonly customAttributes?: string | undefined
   readonly requestId: string | undefined
   readonly parts: Stream.Stream<Uint8Array, SagemakerStreamError>
 }
@@ -162,7 +186,7 @@ export interface Service {
    * frame fails the call and follows the retry policy; closing the scope aborts the HTTP request.
    */
   readonly invokeEndpointWithResponseStream: (
-    request: Omit<InvokeRequest, "targetModel">
+    request: StreamRequest
   ) => Effect.Effect<StreamResponse, InvokeError, Scope.Scope>
 }
 
@@ -173,188 +197,191 @@ export interface Service {
 export class SagemakerClient extends Context.Tag("effect-sagemaker/SagemakerClient")<SagemakerClient, Service>() {}
 
 /**
- * The SDK client configuration for these options. Exposed for tests of credential handling.
- *
- * @since 0.1.0
- * @category constructors
+ * Builds the SDK client (destroyed when the scope closes) and resolves the region now, so that a
+ * region configured nowhere fails here rather than at the first call. Both transports use it: the
+ * HTTP transport borrows its providers (credentials, region, endpoint rules).
  */
-export const sdkConfig = (options: Options): SageMakerRuntimeClientConfig => {
-  const maxSockets = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY
-  const credentials = options.credentials
-  return {
-    // One retry layer: ours (a Schedule in the generator).
-    maxAttempts: 1,
-    // Reuse the middleware stack across calls instead of rebuilding it per call.
-    cacheMiddleware: true,
-    // A socket per request in flight. Unlike the lean transport's pool, node's default of 256 idle
-    // sockets stays: keeping them all made the 20,000-call soak slower on this client (86–95 s in
-    // three runs against 64–77 s), for a reason not found yet.
-    requestHandler: {
-      httpAgent: { keepAlive: true, maxSockets },
-      httpsAgent: { keepAlive: true, maxSockets }
-    },
-    ...(options.region === undefined ? {} : { region: options.region }),
-    ...(options.profile === undefined ? {} : { profile: options.profile }),
-    ...(options.endpointUrl === undefined ? {} : { endpoint: options.endpointUrl }),
-    ...(credentials === undefined ? {} : {
-      // The SDK boundary: the only place secret values are unwrapped.
-      credentials: () =>
-        Promise.resolve({
-          accessKeyId: Redacted.value(credentials.accessKeyId),
-          secretAccessKey: Redacted.value(credentials.secretAccessKey),
-          ...(credentials.sessionToken === undefined ? {} : { sessionToken: Redacted.value(credentials.sessionToken) })
-        })
-    })
-  }
-}
-
-const optionalHeaders = (
-  request: Omit<InvokeRequest, "targetModel"> & { readonly targetModel?: string | undefined }
-) => ({
-  EndpointName: request.endpointName,
-  Body: request.body,
-  ContentType: request.contentType,
-  CustomAttributes: request.customAttributes,
-  TargetVariant: request.targetVariant,
-  TargetContainerHostname: request.targetContainerHostname,
-  InferenceComponentName: request.inferenceComponentName,
-  InferenceId: request.inferenceId,
-  SessionId: request.sessionId
-})
-
-/**
- * Builds the client as a scoped resource (closed when the scope closes) and resolves the region
- * now, so that a region configured nowhere fails here rather than at the first call. The SDK
- * client is built for either transport: for `"http"` it only lends its resolved providers
- * (credentials, region, endpoint rules).
- *
- * @since 0.1.0
- * @category constructors
- */
-export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+const sdkClient = (options: Options) =>
   Effect.gen(function*() {
-    const model = options.endpointName ?? ""
-    const transport = options.transport ?? "sdk"
-    if (!transports.includes(transport)) {
-      return yield* new AWSConfigurationError({
-        model,
-        description: `unknown transport ${JSON.stringify(transport)} (expected "sdk" or "http")`
-      })
-    }
     const client = yield* Effect.acquireRelease(
       Effect.try({
-        try: () => new SageMakerRuntimeClient(sdkConfig(options)),
+        try: () => new SageMakerRuntimeClient(SdkTransport.sdkConfig(options)),
         catch: (cause) =>
-          new AWSConfigurationError({ model, description: "the SageMaker Runtime client could not be built", cause })
+          new AWSConfigurationError({
+            model: "",
+            description: "the SageMaker Runtime client could not be built",
+            cause
+          })
       }),
       (client) => Effect.sync(() => client.destroy())
     )
     const region = yield* Effect.tryPromise({
       try: () => client.config.region(),
-      // The SDK's message repeats the region value, which came from a Secret: leave it out.
+      // The SDK's message repeats the region value, which may have come from a secret: leave it out.
       catch: () =>
         new AWSConfigurationError({
-          model,
-          description: "no valid AWS region is configured: set awsRegionName, AWS_DEFAULT_REGION, " +
+          model: "",
+          description: "no valid AWS region is configured: set the region option, AWS_DEFAULT_REGION, " +
             "AWS_REGION or a profile's region to a region name such as us-east-1"
         })
     })
-    if (transport === "http") {
-      // Loaded only when chosen: the signer, the event-stream decoder and node's https
-      // would otherwise add to the import time of every program, most of which use the SDK.
-      const HttpTransport = yield* Effect.tryPromise({
-        try: () => import("./internal/client/http/httpTransport.js"),
-        catch: (cause) =>
-          new AWSConfigurationError({ model, description: "the lean HTTP transport could not be loaded", cause })
-      })
-      return SagemakerClient.of(
-        yield* HttpTransport.make({
-          config: client.config,
-          region,
-          endpointUrl: options.endpointUrl,
-          maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
-          model
-        })
-      )
-    }
-    return sdkService(client, region)
+    return { client, region }
   })
 
-/**
- * The abort reason when a response stream's scope closes. `abort()` without a reason builds a
- * `DOMException` with a stack trace for every stream, about 40 µs, mostly after a stream that
- * ended anyway.
- */
-const STREAM_CLOSED = new Error("the response stream was closed")
-
-/** The SDK transport over a built client. */
-const sdkService = (client: SageMakerRuntimeClient, region: string): Service => {
-  const send = abortableSend(client)
-  const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
-    Effect.tryPromise({
-      try: (signal) =>
-        send(
-          new InvokeEndpointCommand({
-            ...optionalHeaders(request),
-            Accept: request.accept,
-            TargetModel: request.targetModel
-          }),
-          signal
-        ),
-      catch: (error) => fromSdkError(request.endpointName, error)
-    }).pipe(Effect.map((output) => ({
-      body: output.Body ?? new Uint8Array(0),
-      contentType: output.ContentType,
-      invokedProductionVariant: output.InvokedProductionVariant,
-      customAttributes: output.CustomAttributes,
-      newSessionId: output.NewSessionId,
-      closedSessionId: output.ClosedSessionId,
-      requestId: output.$metadata.requestId
-    })))
-
-  const invokeEndpointWithResponseStream = (
-    request: Omit<InvokeRequest, "targetModel">
-  ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
-    Effect.gen(function*() {
-      // Owned by the caller's scope: closing it (end, early close, interruption) aborts the request.
-      const controller = yield* Effect.acquireRelease(
-        Effect.sync(() => new AbortController()),
-        (controller) => Effect.sync(() => controller.abort(STREAM_CLOSED))
-      )
-      const output = yield* Effect.tryPromise({
-        try: (signal) => {
-          // Interrupting the send (a timeout, a deadline) aborts the request as well: forwarded to
-          // the one controller, cheaper than combining both signals with `AbortSignal.any`.
-          signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true })
-          return send(
-            new InvokeEndpointWithResponseStreamCommand({ ...optionalHeaders(request), Accept: request.accept }),
-            controller.signal
-          )
-        },
-        catch: (error) => fromSdkError(request.endpointName, error)
-      })
-      const events = output.Body
-      const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = events === undefined
-        ? Stream.empty
-        : fromAbortableIterable(
-          events,
-          (error) => fromStreamError(request.endpointName, error),
-          (event) => event.PayloadPart?.Bytes
-        )
-      return {
-        contentType: output.ContentType,
-        invokedProductionVariant: output.InvokedProductionVariant,
-        requestId: output.$metadata.requestId,
-        parts
-      }
-    })
-
-  return SagemakerClient.of({ region, invokeEndpoint, invokeEndpointWithResponseStream })
+const checkOptions = (options: Options): Effect.Effect<void, AWSConfigurationError> => {
+  const problem = (description: string) => Effect.fail(new AWSConfigurationError({ model: "", description }))
+  const { maxConcurrency } = options
+  if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
+    return problem(`maxConcurrency must be a whole number of at least 1, got ${maxConcurrency}`)
+  }
+  if (options.endpointUrl !== undefined) {
+    let url: URL | undefined
+    try {
+      url = new URL(options.endpointUrl)
+    } catch {
+      url = undefined
+    }
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return problem(`endpointUrl must be an http:// or https:// URL, got ${JSON.stringify(options.endpointUrl)}`)
+    }
+  }
+  return Effect.void
 }
 
 /**
+ * The client on the AWS SDK transport.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeSdk = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    yield* checkOptions(options)
+    const { client, region } = yield* sdkClient(options)
+    return SagemakerClient.of(SdkTransport.make(client, region))
+  })
+
+/**
+ * The client on the lean HTTP transport.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeHttp = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  Effect.gen(function*() {
+    yield* checkOptions(options)
+    const { client, region } = yield* sdkClient(options)
+    return SagemakerClient.of(
+      yield* HttpTransport.make({
+        config: client.config,
+        region,
+        endpointUrl: options.endpointUrl,
+        maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY
+      })
+    )
+  })
+
+const makers: { readonly [T in Transport]: typeof makeSdk } = { sdk: makeSdk, http: makeHttp }
+
+/**
+ * The client on the named transport; an unknown name fails with `AWSConfigurationError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeTransport = (
+  transport: Transport,
+  options: Options
+): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  Object.hasOwn(makers, transport)
+    ? makers[transport](options)
+    : Effect.fail(
+      new AWSConfigurationError({
+        model: "",
+        description: `unknown transport ${JSON.stringify(transport)} (expected ${transports.join(" or ")})`
+      })
+    )
+
+/**
+ * The client on the default transport.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
+  makeTransport(defaultTransport, options)
+
+/**
+ * The client on the default transport, built when the layer is built (the region resolved then)
+ * and closed with it.
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<SagemakerClient, AWSConfigurationError> =>
   Layer.scoped(SagemakerClient, make(options))
+
+/**
+ * The client on the AWS SDK transport.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSdk = (options: Options): Layer.Layer<SagemakerClient, AWSConfigurationError> =>
+  Layer.scoped(SagemakerClient, makeSdk(options))
+
+/**
+ * The client on the lean HTTP transport.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttp = (options: Options): Layer.Layer<SagemakerClient, AWSConfigurationError> =>
+  Layer.scoped(SagemakerClient, makeHttp(options))
+
+/** Which settings could not be read, by path and kind, never by value (values may be secrets). */
+const describeConfigError = (error: ConfigError.ConfigError): string => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return `${describeConfigError(error.left)}; ${describeConfigError(error.right)}`
+    case "MissingData":
+      return `${error.path.join(".")} is missing`
+    case "InvalidData":
+      return `${error.path.join(".")} is invalid`
+    case "SourceUnavailable":
+      return `${error.path.join(".")} could not be read: the configuration source is unavailable`
+    case "Unsupported":
+      return `${error.path.join(".")} is not supported`
+  }
+}
+
+/**
+ * The client on the default transport, its options read from `Config` (the current
+ * `ConfigProvider`), as `PgClient.layerConfig` does:
+ *
+ * ```ts
+ * SagemakerClient.layerConfig({
+ *   region: Config.string("AWS_REGION"),
+ *   maxConcurrency: Config.integer("SAGEMAKER_MAX_CONCURRENCY").pipe(Config.withDefault(64))
+ * })
+ * ```
+ *
+ * A setting that cannot be read fails the layer with `AWSConfigurationError`, naming its path.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options>
+): Layer.Layer<SagemakerClient, AWSConfigurationError> =>
+  Layer.scoped(
+    SagemakerClient,
+    Effect.flatMap(
+      Effect.mapError(
+        Config.unwrap(config),
+        (error) => new AWSConfigurationError({ model: "", description: describeConfigError(error) })
+      ),
+      make
+    )
+  )

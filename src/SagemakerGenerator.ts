@@ -1,57 +1,53 @@
 /**
  * The `SagemakerGenerator` service: Haystack's `SagemakerGenerator` the Effect way. `run` sends
  * `{"inputs": prompt, "parameters": kwargs}` to an endpoint and returns `{ replies, meta }`, failing
- * only with tagged errors; retries and timeouts are Schedules; `toDict`/`fromDict` speak Haystack's
+ * only with tagged errors; `stream` streams the tokens; `toDict`/`fromDict` speak Haystack's
  * serialized form.
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Record from "effect/Record"
-import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { gapTimeout } from "./internal/stream/gapTimeout.js"
-import * as HaystackDefaults from "./internal/haystack/defaults.js"
-import { checkRetryOption, type RetryOption, type RetryPolicy, withPolicy } from "./internal/policy/retryPolicy.js"
-import * as Serialization from "./internal/haystack/serialization.js"
+import { timedOut } from "./internal/client/errorTable.js"
 import * as StreamDecoder from "./internal/container/streamDecoder.js"
-import * as Telemetry from "./internal/telemetry/telemetry.js"
-import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
+import * as HaystackClientOptions from "./internal/haystack/clientOptions.js"
+import * as HaystackDefaults from "./internal/haystack/defaults.js"
+import * as Serialization from "./internal/haystack/serialization.js"
+import { withPolicy } from "./internal/policy/retryPolicy.js"
+import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
+import { decodeStream } from "./internal/stream/decodeStream.js"
+import { gapTimeout } from "./internal/stream/gapTimeout.js"
+import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
+import * as Telemetry from "./internal/telemetry/telemetry.js"
 import * as Payload from "./Payload.js"
+import type * as RetryPolicyModule from "./RetryPolicy.js"
 import * as SagemakerClient from "./SagemakerClient.js"
 import {
   AWSConfigurationError,
   type SagemakerDeserializationError,
   type SagemakerError,
-  SagemakerResponseError,
-  SagemakerStreamError,
-  SagemakerTimeoutError,
   SagemakerValidationError
 } from "./SagemakerError.js"
-import * as Secret from "./Secret.js"
+import type * as Secret from "./Secret.js"
+import * as StreamChunkModule from "./StreamChunk.js"
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  RetryOption,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  RetryPolicy
-}
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryOption = RetryPolicyModule.RetryOption
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RetryPolicy = RetryPolicyModule.RetryPolicy
 
 /**
  * @since 0.1.0
@@ -60,47 +56,30 @@ export type {
 export type GenerationResult = Payload.GenerationResult
 
 /**
- * One piece of a streamed generation. `text` is what to append; the rest is there when the
- * container sends it (TGI and LMI send token ids and log-probs; the last chunk usually carries the
- * finish reason and token counts). A special token (TGI's `</s>`) arrives with `text: ""`,
- * `special: true` and its text in `specialText`. Where each field comes from, per container
- * format, is tabled in the stream decoder (`src/internal/streamDecoder.ts`).
+ * One piece of a streamed generation (see the `StreamChunk` module).
  *
  * @since 0.1.0
  * @category models
  */
-export interface StreamChunk {
-  readonly text: string
-  readonly tokenId?: number
-  readonly logprob?: number
-  readonly special?: boolean
-  readonly specialText?: string
-  /** As the container wrote it: `length`, `eos_token`, `stop_sequence`, `stop`, … */
-  readonly finishReason?: string
-  /** The whole generated text, when the container repeats it on its last event. */
-  readonly generatedText?: string
-  readonly inputTokens?: number
-  readonly outputTokens?: number
-}
+export type StreamChunk = StreamChunkModule.StreamChunk
 
 /**
- * The token-stream formats understood: TGI server-sent events, DJL LMI JSON lines, OpenAI chat
- * chunks. `auto` detects the format from the first line.
+ * The token-stream format of `stream`: `tgi`, `lmi`, `openai`, or `auto` (detected from the first
+ * line).
  *
  * @since 0.1.0
  * @category models
  */
-export type StreamFormat = StreamDecoder.StreamFormat | "auto"
+export type StreamFormat = StreamChunkModule.StreamFormat
 
 /**
- * The options: Haystack's parameters in camelCase, with Haystack's defaults, then ours.
+ * Where and as whom the generator connects: Haystack's AWS secrets, and ours. With
+ * {@link layerWithClient} the client from the context serves instead, and these are not read.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Options {
-  /** The SageMaker endpoint name. */
-  readonly model: string
+export interface ClientOptions {
   /** Default `Secret.fromEnvVar("AWS_ACCESS_KEY_ID", { strict: false })`; `null` for none. */
   readonly awsAccessKeyId?: Secret.Secret | null | undefined
   /** Default `Secret.fromEnvVar("AWS_SECRET_ACCESS_KEY", { strict: false })`. */
@@ -111,18 +90,30 @@ export interface Options {
   readonly awsRegionName?: Secret.Secret | null | undefined
   /** Default `Secret.fromEnvVar("AWS_PROFILE", { strict: false })`. */
   readonly awsProfileName?: Secret.Secret | null | undefined
-  /** Sent as the `X-Amzn-SageMaker-Custom-Attributes` header, `k=v;k2=v2`. Default `{}` (no header). */
-  readonly awsCustomAttributes?: Readonly<Record<string, string | number | boolean>> | null | undefined
-  /** Default, and also when `{}` is given: `{ max_new_tokens: 1024 }`. */
-  readonly generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
   /** Another SageMaker Runtime (the emulator, a proxy); otherwise the SDK's `AWS_ENDPOINT_URL_*` handling. */
   readonly endpointUrl?: string | undefined
-  readonly targetVariant?: string | undefined
-  readonly targetModel?: string | undefined
-  readonly targetContainerHostname?: string | undefined
-  readonly inferenceComponentName?: string | undefined
-  readonly inferenceId?: string | undefined
-  readonly sessionId?: string | undefined
+  /** Requests in flight at once over the generator's client; the socket pool follows. Default 1024. */
+  readonly maxConcurrency?: number | undefined
+  /**
+   * Which transport carries the requests: `"sdk"` (default) or `"http"`; a shorthand for choosing
+   * `SagemakerClient.layerSdk` or `layerHttp` (see `SagemakerClient.Transport`).
+   */
+  readonly transport?: SagemakerClient.Transport | undefined
+}
+
+/**
+ * How each request is sent: routing, custom attributes, timeout and retries. Given to the layer,
+ * they apply to every call; given to one call (the third argument of `run` and `stream`), they
+ * replace the layer's for that call, member by member (custom attributes key by key).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOptions extends SagemakerClient.RoutingOptions {
+  /**
+   * Sent as the `X-Amzn-SageMaker-Custom-Attributes` header, `k=v;k2=v2`. Default `{}` (no header).
+   */
+  readonly awsCustomAttributes?: Readonly<Record<string, string | number | boolean>> | null | undefined
   /**
    * Bounds each attempt, from the call until the response (for a stream: until the first event,
    * then each gap between events). Waiting for a socket counts. Default: none.
@@ -148,8 +139,19 @@ export interface Options {
    * `retry: false`); interrupting a call aborts its HTTP request.
    */
   readonly retry?: RetryOption | undefined
-  /** Requests in flight at once per layer; the socket pool follows. Default 1024. */
-  readonly maxConcurrency?: number | undefined
+}
+
+/**
+ * What is generated, and how it is read.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GenerationOptions {
+  /** The SageMaker endpoint name. */
+  readonly model: string
+  /** Default, and also when `{}` is given: `{ max_new_tokens: 1024 }`. */
+  readonly generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
   /** The token-stream format of `stream`; default `auto` (detected from the first line). */
   readonly streamFormat?: StreamFormat | undefined
   /**
@@ -157,13 +159,53 @@ export interface Options {
    * TGI ignores it and sends server-sent events).
    */
   readonly streamAccept?: string | undefined
-  /**
-   * Which transport carries the requests: `"sdk"` (default), the AWS SDK client, or `"http"`, a
-   * lean one on node's `http`/`https` with SigV4, whose credentials and region still come from
-   * the SDK's providers. Same requests, errors and streams; see `SagemakerClient.Transport`.
-   */
-  readonly transport?: SagemakerClient.Transport | undefined
 }
+
+/**
+ * The options: Haystack's parameters in camelCase, with Haystack's defaults, then ours.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ClientOptions, RequestOptions, GenerationOptions {}
+
+/**
+ * What SageMaker said about a call besides the body: the variant that served it, the session it
+ * opened or closed, the custom attributes the model set, the request id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InvocationMetadata {
+  readonly invokedProductionVariant: string | undefined
+  /** Set when the call had `sessionId: "NEW_SESSION"`: `<id>; Expires=<UTC time>`. */
+  readonly newSessionId: string | undefined
+  /** The id of the session the call closed. */
+  readonly closedSessionId: string | undefined
+  readonly customAttributes: string | undefined
+  readonly requestId: string | undefined
+}
+
+/**
+ * `run`'s result with the call's {@link InvocationMetadata}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InvocationResult extends GenerationResult {
+  readonly invocation: InvocationMetadata
+}
+
+/**
+ * The session id to send on the next call of a session that `newSessionId` opened: the id without
+ * its `; Expires=` part.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const sessionIdOf = (newSessionId: string): string => newSessionId.split(";")[0]!.trim()
+
+type Kwargs = Readonly<Record<string, unknown>> | null | undefined
 
 /**
  * @since 0.1.0
@@ -175,21 +217,34 @@ export interface Service {
   /** The init-time generation kwargs, defaults applied. */
   readonly generationKwargs: Readonly<Record<string, unknown>>
   /**
-   * Generates from `prompt`; `generationKwargs` are merged per key over the init-time ones.
+   * Generates from `prompt`; `generationKwargs` are merged per key over the init-time ones, and
+   * `request` over the layer's request options.
    */
   readonly run: (
     prompt: string,
-    generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+    generationKwargs?: Kwargs,
+    request?: RequestOptions | undefined
   ) => Effect.Effect<GenerationResult, SagemakerError>
+  /**
+   * `run`, with what SageMaker said about the call: the variant that served it, and the id of the
+   * session a `sessionId: "NEW_SESSION"` request opened.
+   */
+  readonly runWithMetadata: (
+    prompt: string,
+    generationKwargs?: Kwargs,
+    request?: RequestOptions | undefined
+  ) => Effect.Effect<InvocationResult, SagemakerError>
   /**
    * Streams the generation token by token over `InvokeEndpointWithResponseStream`. Failures
    * before the first event follow the retry policy; a failure after it ends the stream with
    * `SagemakerStreamError` once the earlier chunks were delivered. Closing the stream early aborts
-   * the HTTP request.
+   * the HTTP request. A stream cannot open a session (`NEW_SESSION` needs `run`) and carries no
+   * `targetModel`.
    */
   readonly stream: (
     prompt: string,
-    generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+    generationKwargs?: Kwargs,
+    request?: RequestOptions | undefined
   ) => Stream.Stream<StreamChunk, SagemakerError>
 }
 
@@ -210,63 +265,40 @@ export class SagemakerGenerator extends Context.Tag("effect-sagemaker/SagemakerG
  */
 export const DEFAULT_GENERATION_KWARGS: Readonly<Record<string, unknown>> = HaystackDefaults.DEFAULT_GENERATION_KWARGS
 
-const routingFields = [
-  "targetModel",
-  "targetVariant",
-  "targetContainerHostname",
-  "inferenceComponentName",
-  "inferenceId",
-  "sessionId"
-] as const
-
-interface Settings {
+interface GenerationSettings {
   readonly model: string
   readonly generationKwargs: Readonly<Record<string, unknown>>
-  readonly customAttributes: string | undefined
-  readonly timeout: Duration.Duration | undefined
+  readonly request: Settings.RequestSettings
 }
 
 const validationError = (field: string, rule: string) => new SagemakerValidationError({ field, rule })
 
 /** Validates every option that can be checked without the network. */
-const validate = (options: Options): Effect.Effect<Settings, SagemakerValidationError> =>
+const validate = (options: Options): Effect.Effect<GenerationSettings, SagemakerValidationError> =>
   Effect.gen(function*() {
     yield* Validation.checkEndpointName("model", options.model)
-    for (const field of routingFields) {
-      const value = options[field]
-      if (value !== undefined) yield* Validation.checkRoutingOption(field, value)
-    }
+    const request = yield* Settings.fromOptions(options)
     const kwargs = options.generationKwargs
     if (kwargs != null) yield* Validation.checkKwargs("generationKwargs", kwargs)
-    const customAttributes = yield* Validation.encodeCustomAttributes(options.awsCustomAttributes ?? {})
-    let timeout: Duration.Duration | undefined
-    if (options.timeout !== undefined) {
-      const decoded = Duration.decodeUnknown(options.timeout)
-      if (Option.isNone(decoded) || Duration.toMillis(decoded.value) <= 0) {
-        return yield* validationError("timeout", "must be a positive duration")
-      }
-      timeout = decoded.value
-    }
-    const retryProblem = checkRetryOption(options.retry)
-    if (retryProblem !== undefined) return yield* validationError("retry", retryProblem)
     const maxConcurrency = options.maxConcurrency
     if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
       return yield* validationError("maxConcurrency", `must be a whole number of at least 1, got ${maxConcurrency}`)
     }
     const streamFormat = options.streamFormat
-    if (streamFormat !== undefined && !["auto", "tgi", "lmi", "openai"].includes(streamFormat)) {
-      return yield* validationError("streamFormat", `must be one of auto, tgi, lmi, openai, got ${streamFormat}`)
+    if (streamFormat !== undefined && !StreamChunkModule.streamFormats.includes(streamFormat)) {
+      return yield* validationError(
+        "streamFormat",
+        `must be one of ${StreamChunkModule.streamFormats.join(", ")}, got ${streamFormat}`
+      )
     }
     const transport = options.transport
     if (transport !== undefined && !SagemakerClient.transports.includes(transport)) {
-      return yield* validationError("transport", `must be one of sdk, http, got ${transport}`)
+      return yield* validationError(
+        "transport",
+        `must be one of ${SagemakerClient.transports.join(", ")}, got ${transport}`
+      )
     }
-    return {
-      model: options.model,
-      generationKwargs: HaystackDefaults.generationKwargs(kwargs),
-      customAttributes,
-      timeout
-    }
+    return { model: options.model, generationKwargs: HaystackDefaults.generationKwargs(kwargs), request }
   })
 
 /**
@@ -276,117 +308,21 @@ const validate = (options: Options): Effect.Effect<Settings, SagemakerValidation
  * @since 0.1.0
  * @category constructors
  */
-export const clientOptions = (
-  options: Options
-): Effect.Effect<SagemakerClient.Options, AWSConfigurationError> =>
-  Effect.gen(function*() {
-    const resolve = (name: HaystackDefaults.AwsSecretOption, secret: Secret.Secret | null) =>
-      Secret.resolve(secret).pipe(
-        Effect.map(Option.getOrUndefined),
-        Effect.mapError((cause) =>
-          new AWSConfigurationError({
-            model: options.model,
-            description: `${name} could not be resolved: ${cause.message}`,
-            cause
-          })
-        )
-      )
-    const {
-      awsAccessKeyId: accessKeyId,
-      awsProfileName: profile,
-      awsRegionName: region,
-      awsSecretAccessKey: secretAccessKey,
-      awsSessionToken: sessionToken
-    } = yield* Effect.all(Record.map(HaystackDefaults.awsSecrets(options), (secret, name) => resolve(name, secret)))
-    if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-      return yield* new AWSConfigurationError({
-        model: options.model,
-        description: accessKeyId === undefined
-          ? "awsSecretAccessKey is set but awsAccessKeyId is not: give both or neither"
-          : "awsAccessKeyId is set but awsSecretAccessKey is not: give both or neither"
-      })
-    }
-    return {
-      endpointName: options.model,
-      ...(accessKeyId === undefined || secretAccessKey === undefined
-        ? {}
-        : { credentials: { accessKeyId, secretAccessKey, sessionToken } }),
-      // Region and profile name the client's configuration; they are not credentials.
-      ...(region === undefined ? {} : { region: Redacted.value(region) }),
-      ...(profile === undefined ? {} : { profile: Redacted.value(profile) }),
-      ...(options.endpointUrl === undefined ? {} : { endpointUrl: options.endpointUrl }),
-      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
-      ...(options.transport === undefined ? {} : { transport: options.transport })
-    }
-  })
+export const clientOptions = (options: Options): Effect.Effect<SagemakerClient.Options, AWSConfigurationError> =>
+  HaystackClientOptions.resolve(options.model, options)
 
-/**
- * Payload parts → chunks. A line the decoder cannot read ends the stream with a
- * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
- * report) after the chunks decoded before it; nothing is dropped silently.
- *
- * One channel decodes a chunk of parts at a time and writes everything it decoded as one chunk:
- * no Effect, and no stream, per part or per event.
- */
-const decodeStream = <E>(
-  endpointName: string,
-  parts: Stream.Stream<Uint8Array, E>,
-  decoder: StreamDecoder.StreamDecoder
-): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerStreamError> => {
-  type Decoding = Channel.Channel<
-    Chunk.Chunk<StreamChunk>,
-    Chunk.Chunk<Uint8Array>,
-    E | SagemakerResponseError | SagemakerStreamError,
-    E,
-    unknown,
-    unknown
-  >
-  const emit = (events: Array<StreamChunk>, then: Decoding): Decoding =>
-    events.length === 0 ? then : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(events)), then)
-  /**
-   * Runs `decode`, which returns its events or collects them in the array it is given (so that a
-   * failure in a later part still delivers the events of the parts before it); then `next`, or
-   * the failure after every event decoded before it.
-   */
-  const step = (decode: (collected: Array<StreamChunk>) => Array<StreamChunk>, next: Decoding): Decoding => {
-    const collected: Array<StreamChunk> = []
-    let events: Array<StreamChunk>
-    try {
-      events = decode(collected)
-    } catch (error) {
-      if (!(error instanceof StreamDecoder.StreamDecodeError)) return Channel.failCause(Cause.die(error))
-      for (const event of error.events) collected.push(event)
-      const failure = error.reason === "ModelError"
-        // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
-        ? new SagemakerStreamError({ endpointName, errorCode: "ModelError", text: error.message })
-        : new SagemakerResponseError({
-          endpointName,
-          detail: `in the stream (${error.reason}): ${error.message}`,
-          body: error.line
-        })
-      return emit(collected, Channel.fail(failure))
-    }
-    return emit(events, next)
-  }
-  const loop: Decoding = Channel.readWithCause({
-    onInput: (input: Chunk.Chunk<Uint8Array>) =>
-      step((collected) => {
-        if (input.length === 1) return decoder.push(Chunk.unsafeGet(input, 0))
-        for (let i = 0; i < input.length; i++) {
-          for (const event of decoder.push(Chunk.unsafeGet(input, i))) collected.push(event)
-        }
-        return collected
-      }, loop),
-    onFailure: (cause) => Channel.failCause(cause),
-    onDone: () => step(() => decoder.end(), Channel.void)
-  })
-  return Stream.pipeThroughChannel(parts, loop)
+const noMetadata: InvocationMetadata = {
+  invokedProductionVariant: undefined,
+  newSessionId: undefined,
+  closedSessionId: undefined,
+  customAttributes: undefined,
+  requestId: undefined
 }
 
 /**
- * The service over a `SagemakerClient` you provide (a fake in tests, or a shared client). Options
- * about credentials, region, `endpointUrl`, `maxConcurrency` and `transport` belong to the client
- * and are not read here.
+ * The service over the `SagemakerClient` in the context (a shared client, or a fake in tests).
+ * The client options (secrets, `endpointUrl`, `maxConcurrency`, `transport`) are checked but not
+ * read: they belong to the client.
  *
  * @since 0.1.0
  * @category constructors
@@ -398,118 +334,144 @@ export const make = (
     const settings = yield* validate(options)
     const client = yield* SagemakerClient.SagemakerClient
     const model = settings.model
-    const spanModel = options.inferenceComponentName ?? model
-    const policy = withPolicy({ endpointName: model, timeout: settings.timeout, retry: options.retry })
-    const routing = {
-      targetModel: options.targetModel,
-      targetVariant: options.targetVariant,
-      targetContainerHostname: options.targetContainerHostname,
-      inferenceComponentName: options.inferenceComponentName,
-      inferenceId: options.inferenceId,
-      sessionId: options.sessionId
-    }
+    const layerPolicy = withPolicy({ endpointName: model, timeout: settings.request.timeout, retry: options.retry })
+    /** The layer's policy, unless the call brings its own timeout or retry. */
+    const policyOf = (request: Settings.RequestSettings) =>
+      request === settings.request ||
+        (request.timeout === settings.request.timeout && request.retry === settings.request.retry)
+        ? layerPolicy
+        : withPolicy({ endpointName: model, timeout: request.timeout, retry: request.retry })
 
-    const parameters = (
+    /** The kwargs and request settings of a call, checked; `Left` names what is wrong. */
+    const prepare = (
       prompt: unknown,
-      kwargs: unknown
-    ): Either.Either<Readonly<Record<string, unknown>>, SagemakerValidationError> => {
+      kwargs: unknown,
+      request: unknown,
+      operation: "invoke" | "stream"
+    ): Either.Either<
+      { readonly parameters: Readonly<Record<string, unknown>>; readonly request: Settings.RequestSettings },
+      SagemakerValidationError
+    > => {
       if (typeof prompt !== "string") {
         return Either.left(
           validationError("prompt", `must be a string, got ${prompt === null ? "null" : typeof prompt}`)
         )
       }
-      if (kwargs == null) return Either.right(settings.generationKwargs)
-      return Validation.checkKwargs("generationKwargs", kwargs).pipe(
-        Either.map(() => ({ ...settings.generationKwargs, ...(kwargs as Record<string, unknown>) }))
-      )
+      return Either.flatMap(Settings.forCall(settings.request, request, operation), (callRequest) => {
+        if (kwargs == null) return Either.right({ parameters: settings.generationKwargs, request: callRequest })
+        return Validation.checkKwargs("generationKwargs", kwargs).pipe(
+          Either.map(() => ({
+            parameters: { ...settings.generationKwargs, ...(kwargs as Record<string, unknown>) },
+            request: callRequest
+          }))
+        )
+      })
     }
 
+    const spanModelOf = (request: Settings.RequestSettings) => request.routing.inferenceComponentName ?? model
     const runSpan = (attributes: Record<string, unknown>) =>
       ({
         kind: "client",
         attributes,
-        // The stack would point inside this module, and capturing it cost a third of our CPU per call.
+        // The stack would point inside this module, and capturing it is costly on the hot path.
         captureStackTrace: false
       }) as const
-    const invalidCallSpan = runSpan({ "gen_ai.request.model": spanModel })
     const recordErrorType = (error: SagemakerError) => Effect.annotateCurrentSpan("error.type", error._tag)
 
     // A pipeline rather than `Effect.gen`, and the request attributes given to the span when it is
-    // made: `run` is the hot path, and every step of the runtime counts there. Nothing is done
-    // until the Effect runs (the body is encoded per run).
-    const runNow = (
+    // made: `run` is the hot path. Nothing is done until the Effect runs (the body is encoded per run).
+    const invokeNow = (
       prompt: unknown,
-      generationKwargs: unknown
-    ): Effect.Effect<GenerationResult, SagemakerError> => {
-      const merged = parameters(prompt, generationKwargs)
-      if (Either.isLeft(merged)) {
-        return Effect.fail(merged.left).pipe(
+      generationKwargs: unknown,
+      requestOptions: unknown
+    ): Effect.Effect<InvocationResult, SagemakerError> => {
+      const prepared = prepare(prompt, generationKwargs, requestOptions, "invoke")
+      if (Either.isLeft(prepared)) {
+        return Effect.fail(prepared.left).pipe(
           Effect.tapError(recordErrorType),
-          Effect.withSpan("SagemakerGenerator.run", invalidCallSpan)
+          Effect.withSpan("SagemakerGenerator.run", runSpan({ "gen_ai.request.model": model }))
         )
       }
-      const body = Payload.encodeRequest(prompt as string, merged.right)
+      const { parameters, request } = prepared.right
+      const spanModel = spanModelOf(request)
+      const body = Payload.encodeRequest(prompt as string, parameters)
       const tooLarge = Validation.checkBodySize(body)
       if (Either.isLeft(tooLarge)) {
         return Effect.fail(tooLarge.left).pipe(
           Effect.tapError(recordErrorType),
-          Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
+          Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
         )
       }
-      const generated = policy(client.invokeEndpoint({
+      const generated = policyOf(request)(client.invokeEndpoint({
         endpointName: model,
         body,
         contentType: "application/json",
         accept: "application/json",
-        customAttributes: settings.customAttributes,
-        ...routing
-      })).pipe(Effect.flatMap((response) => Payload.decodeResponse(model, response.body)))
+        customAttributes: request.customAttributesHeader,
+        ...request.routing
+      })).pipe(Effect.flatMap((response) =>
+        Effect.map(Payload.decodeResponse(model, response.body), (result): InvocationResult => ({
+          replies: result.replies,
+          meta: result.meta,
+          invocation: {
+            invokedProductionVariant: response.invokedProductionVariant,
+            newSessionId: response.newSessionId,
+            closedSessionId: response.closedSessionId,
+            customAttributes: response.customAttributes,
+            requestId: response.requestId
+          }
+        }))
+      ))
       return Telemetry.whenTraced(
         () =>
           generated.pipe(
             Effect.tap(Telemetry.annotateResponse),
             Effect.tapError(recordErrorType),
-            Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, merged.right)))
+            Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
           ),
         generated
       )
     }
-    const run: Service["run"] = (prompt, generationKwargs) => Effect.suspend(() => runNow(prompt, generationKwargs))
+    const runWithMetadata: Service["runWithMetadata"] = (prompt, generationKwargs, request) =>
+      Effect.suspend(() =>
+        invokeNow(prompt, generationKwargs, request)
+      )
+    const run: Service["run"] = (prompt, generationKwargs, request) =>
+      Effect.map(
+        runWithMetadata(prompt, generationKwargs, request),
+        (result): GenerationResult => ({ replies: result.replies, meta: result.meta })
+      )
 
     const decoderOptions = {
       format: options.streamFormat ?? "auto",
       maxLineBytes: StreamDecoder.DEFAULT_MAX_LINE_BYTES
     } as const
-    const { inferenceComponentName, inferenceId, sessionId, targetContainerHostname, targetVariant } = routing
+    const streamAccept = options.streamAccept ?? "application/jsonlines"
 
     /** Sends the request, waits for its first event (under the retry policy) and decodes the rest. */
     const openStream = (
       prompt: string,
-      merged: Readonly<Record<string, unknown>>
+      parameters: Readonly<Record<string, unknown>>,
+      request: Settings.RequestSettings
     ): Effect.Effect<Stream.Stream<StreamChunk, SagemakerError>, SagemakerError, Scope.Scope> => {
-      const body = Payload.encodeRequest(prompt, merged, { stream: true })
+      const body = Payload.encodeRequest(prompt, parameters, { stream: true })
       const tooLarge = Validation.checkBodySize(body)
       if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
+      const { targetModel: _notOnTheStreamRoute, ...routing } = request.routing
       return Effect.map(
-        policy(client.invokeEndpointWithResponseStream({
+        policyOf(request)(client.invokeEndpointWithResponseStream({
           endpointName: model,
           body,
           contentType: "application/json",
-          accept: options.streamAccept ?? "application/jsonlines",
-          customAttributes: settings.customAttributes,
-          targetVariant,
-          targetContainerHostname,
-          inferenceComponentName,
-          inferenceId,
-          sessionId
+          accept: streamAccept,
+          customAttributes: request.customAttributesHeader,
+          ...routing
         })),
         (response) => {
-          const timeout = settings.timeout
-          const parts = timeout === undefined ? response.parts : gapTimeout(
-            response.parts,
-            timeout,
-            () => new SagemakerTimeoutError({ endpointName: model, timeoutMillis: Duration.toMillis(timeout) })
-          )
+          const timeout = request.timeout
+          const parts = timeout === undefined
+            ? response.parts
+            : gapTimeout(response.parts, timeout, () => timedOut(model, Duration.toMillis(timeout)))
           return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
         }
       )
@@ -517,10 +479,13 @@ export const make = (
 
     const openTraced = (
       prompt: unknown,
-      generationKwargs: unknown
+      generationKwargs: unknown,
+      requestOptions: unknown
     ): Effect.Effect<Stream.Stream<StreamChunk, SagemakerError>, SagemakerError, Scope.Scope> => {
-      const merged = parameters(prompt, generationKwargs)
-      const open = Either.isLeft(merged) ? Effect.fail(merged.left) : openStream(prompt as string, merged.right)
+      const prepared = prepare(prompt, generationKwargs, requestOptions, "stream")
+      const open = Either.isLeft(prepared)
+        ? Effect.fail(prepared.left)
+        : openStream(prompt as string, prepared.right.parameters, prepared.right.request)
       // Traced, the span is made here (it records this call site, as `Stream.withSpan` does), lives
       // in the stream's scope and ends with the stream's exit; everything up to the first event runs
       // under it. Cheaper than wrapping the stream in `Stream.withSpan` and `Stream.tapError`.
@@ -528,9 +493,9 @@ export const make = (
         Effect.flatMap(
           Effect.makeSpanScoped("SagemakerGenerator.stream", {
             kind: "client",
-            attributes: Either.isLeft(merged)
-              ? { "gen_ai.request.model": spanModel }
-              : Telemetry.requestAttributes(spanModel, merged.right),
+            attributes: Either.isLeft(prepared)
+              ? { "gen_ai.request.model": model }
+              : Telemetry.requestAttributes(spanModelOf(prepared.right.request), prepared.right.parameters),
             captureStackTrace: false
           }),
           (span) => {
@@ -545,15 +510,22 @@ export const make = (
       return Telemetry.whenTraced(traced, open)
     }
     // Nothing is done until the stream runs.
-    const stream: Service["stream"] = (prompt, generationKwargs) =>
-      unwrapScoped(Effect.suspend(() => openTraced(prompt, generationKwargs)))
+    const stream: Service["stream"] = (prompt, generationKwargs, request) =>
+      unwrapScoped(Effect.suspend(() => openTraced(prompt, generationKwargs, request)))
 
-    return SagemakerGenerator.of({ model, generationKwargs: settings.generationKwargs, run, stream })
+    return SagemakerGenerator.of({
+      model,
+      generationKwargs: settings.generationKwargs,
+      run,
+      runWithMetadata,
+      stream
+    })
   })
 
 /**
- * The complete layer: validates the options, resolves the secrets, builds its own scoped SDK
- * client (destroyed with the layer) and checks that a region resolves.
+ * The complete layer, Haystack's shape: validates the options, resolves the secrets, builds its
+ * own scoped client (closed with the layer) on the `transport` chosen, and checks that a region
+ * resolves.
  *
  * @since 0.1.0
  * @category layers
@@ -565,13 +537,22 @@ export const layer = (
     SagemakerGenerator,
     Effect.gen(function*() {
       yield* validate(options)
-      const client = yield* SagemakerClient.make(yield* clientOptions(options))
+      const client = yield* SagemakerClient.makeTransport(
+        options.transport ?? SagemakerClient.defaultTransport,
+        yield* clientOptions(options)
+      ).pipe(
+        // Haystack's message names the endpoint.
+        Effect.mapError((error) =>
+          error.model === "" ? new AWSConfigurationError({ ...error, model: options.model }) : error
+        )
+      )
       return yield* make(options).pipe(Effect.provideService(SagemakerClient.SagemakerClient, client))
     })
   )
 
 /**
- * The service over a `SagemakerClient` from the context (see {@link make}).
+ * The service over the `SagemakerClient` in the context: several generators (and the other
+ * services) on one client share its socket pool and its credentials (see {@link make}).
  *
  * @since 0.1.0
  * @category layers
@@ -587,9 +568,21 @@ export const layerWithClient = (
  */
 export const run = (
   prompt: string,
-  generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  generationKwargs?: Kwargs,
+  request?: RequestOptions | undefined
 ): Effect.Effect<GenerationResult, SagemakerError, SagemakerGenerator> =>
-  Effect.flatMap(SagemakerGenerator, (generator) => generator.run(prompt, generationKwargs))
+  Effect.flatMap(SagemakerGenerator, (generator) => generator.run(prompt, generationKwargs, request))
+
+/**
+ * @since 0.1.0
+ * @category accessors
+ */
+export const runWithMetadata = (
+  prompt: string,
+  generationKwargs?: Kwargs,
+  request?: RequestOptions | undefined
+): Effect.Effect<InvocationResult, SagemakerError, SagemakerGenerator> =>
+  Effect.flatMap(SagemakerGenerator, (generator) => generator.runWithMetadata(prompt, generationKwargs, request))
 
 /**
  * @since 0.1.0
@@ -597,9 +590,10 @@ export const run = (
  */
 export const stream = (
   prompt: string,
-  generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  generationKwargs?: Kwargs,
+  request?: RequestOptions | undefined
 ): Stream.Stream<StreamChunk, SagemakerError, SagemakerGenerator> =>
-  Stream.unwrap(Effect.map(SagemakerGenerator, (generator) => generator.stream(prompt, generationKwargs)))
+  Stream.unwrap(Effect.map(SagemakerGenerator, (generator) => generator.stream(prompt, generationKwargs, request)))
 
 /**
  * Haystack's serialized form of a generator.
@@ -668,6 +662,11 @@ export const layerTest = (
       model: options?.model ?? "test-model",
       generationKwargs,
       run: (prompt, kwargs) => Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs })),
+      runWithMetadata: (prompt, kwargs) =>
+        Effect.map(
+          Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs })),
+          (result) => ({ ...result, invocation: noMetadata })
+        ),
       stream: (prompt, kwargs) =>
         Stream.flatMap(
           Stream.fromEffect(Effect.suspend(() => respond(prompt, { ...generationKwargs, ...kwargs }))),
@@ -683,4 +682,4 @@ export const layerTest = (
  * @since 0.1.0
  * @category constructors
  */
-export { defaultSchedule as retrySchedule } from "./internal/policy/retryPolicy.js"
+export { defaultSchedule as retrySchedule } from "./RetryPolicy.js"

@@ -13,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import * as SagemakerClient from "../src/SagemakerClient.js"
+import { sdkConfig } from "../src/internal/client/sdk/sdkTransport.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as Secret from "../src/Secret.js"
 import { haystackEnv, withGenerator, withHaystackEnv } from "./helpers/generator.js"
@@ -113,7 +113,7 @@ describe("Haystack's unit tests", () => {
       assert.strictEqual(Redacted.value(credentials.secretAccessKey), "some_fake_key")
       assert.strictEqual(Redacted.value(credentials.sessionToken!), "some_fake_token")
 
-      const sdk = SagemakerClient.sdkConfig(clientOptions)
+      const sdk = sdkConfig(clientOptions)
       assert.strictEqual(sdk.region, "fake-region")
       assert.strictEqual(sdk.profile, "some_fake_profile")
       assert.strictEqual(sdk.maxAttempts, 1)

@@ -295,11 +295,10 @@ describe("the HTTP transport sends what the SDK sends", () => {
       Effect.gen(function*() {
         const server = yield* Loopback.start(() => Loopback.json(200, [{ generated_text: "ok" }]))
         for (const transport of SagemakerClient.transports) {
-          const client = yield* SagemakerClient.make({
+          const client = yield* SagemakerClient.makeTransport(transport, {
             region: "us-east-1",
             credentials: staticCredentials,
-            endpointUrl: server.url + c.prefix,
-            transport
+            endpointUrl: server.url + c.prefix
           })
           if (c.stream) {
             // A JSON body is no event stream: only the request matters here.
@@ -339,11 +338,10 @@ describe("the HTTP transport sends what the SDK sends", () => {
       )
       const responses = []
       for (const transport of SagemakerClient.transports) {
-        const client = yield* SagemakerClient.make({
+        const client = yield* SagemakerClient.makeTransport(transport, {
           region: "us-east-1",
           credentials: staticCredentials,
-          endpointUrl: server.url,
-          transport
+          endpointUrl: server.url
         })
         responses.push(yield* client.invokeEndpoint(minimal()))
       }

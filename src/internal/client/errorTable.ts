@@ -1,29 +1,25 @@
 /**
- * The one place where failures become tagged errors (DESIGN.md, error table), whichever transport
- * met them. Each transport states what happened as plain facts — a {@link RequestFailure} before a
- * response stream opened, a {@link StreamFailure} after — and {@link classify} /
- * {@link classifyStreamFailure} decide the tag, the fields and whether it is retryable.
- *
- * Two adapters feed them: {@link fromSdkError} / {@link fromStreamError} read what the AWS SDK
- * throws (classified by exception name and HTTP status: the SDK's `$retryable` is always undefined
- * for SageMaker, and on HTTP errors the text is on `error.message`, not `error.Message`), and
- * `httpErrors.ts` reads raw HTTP error responses by the same rules the SDK applies (PROTOCOL.md
- * §4.1).
+ * The error table: every failure, whichever transport or stage met it, becomes its tagged error
+ * here (docs/design.md, "Errors"). Transports state what happened as plain facts (a
+ * {@link RequestFailure} before a response stream opened, a {@link StreamFailure} after); the
+ * table decides the tag, the fields and whether it is retryable. Bodies that cannot be read,
+ * bodies over the limit and attempts that outran their timeout are worded here too.
  *
  * @since 0.1.0
  * @internal
  */
-import { SageMakerRuntimeServiceException } from "@aws-sdk/client-sagemaker-runtime"
-import * as Predicate from "effect/Predicate"
 import {
   AWSConfigurationError,
   SagemakerInferenceError,
   SagemakerNotReadyError,
   type SagemakerRequestError,
+  SagemakerResponseError,
   SagemakerStreamError,
   SagemakerThrottlingError,
+  SagemakerTimeoutError,
   SagemakerValidationError
 } from "../../SagemakerError.js"
+import { isStreamException, MAX_BODY_BYTES } from "../limits.js"
 
 /** The SDK's own list of throttling error names (PROTOCOL.md §5). */
 const throttlingNames = new Set([
@@ -42,9 +38,6 @@ const throttlingNames = new Set([
 ])
 
 const transientStatuses = new Set([500, 502, 503, 504])
-
-/** The exception frames of the response stream that SageMaker models (PROTOCOL.md §6.3). */
-const streamExceptionNames = new Set(["ModelStreamError", "InternalStreamFailure"])
 
 /** Response headers, as either transport holds them (names in any case). */
 export type ResponseHeaders = Readonly<Record<string, string | undefined>>
@@ -101,12 +94,12 @@ export interface StreamFailure {
   readonly code?: string | undefined
 }
 
-const stringField = (u: object, key: string): string | undefined => {
+export const stringField = (u: object, key: string): string | undefined => {
   const value = (u as Record<string, unknown>)[key]
   return typeof value === "string" ? value : undefined
 }
 
-const numberField = (u: object, key: string): number | undefined => {
+export const numberField = (u: object, key: string): number | undefined => {
   const value = (u as Record<string, unknown>)[key]
   return typeof value === "number" && Number.isFinite(value) ? value : undefined
 }
@@ -171,7 +164,7 @@ export const classify = (
           requestId: failure.requestId
         }))
       }
-      if (streamExceptionNames.has(code)) {
+      if (isStreamException(code)) {
         return classifyStreamFailure(endpointName, { name: code, message: text, detail: failure.detail })
       }
       return new SagemakerInferenceError({
@@ -235,7 +228,7 @@ export const describeStreamFailure = (failure: StreamFailure): string => {
  * were already delivered.
  */
 export const classifyStreamFailure = (endpointName: string, failure: StreamFailure): SagemakerStreamError => {
-  if (streamExceptionNames.has(failure.name)) {
+  if (isStreamException(failure.name)) {
     return new SagemakerStreamError({
       endpointName,
       errorCode: failure.name,
@@ -249,85 +242,18 @@ export const classifyStreamFailure = (endpointName: string, failure: StreamFailu
   })
 }
 
-// ---------------------------------------------------------------------------------------------
-// The SDK adapter
-// ---------------------------------------------------------------------------------------------
+/** A response body over SageMaker's limit: refused before it is decoded. `body` is a snippet. */
+export const responseTooLarge = (endpointName: string, bytes: number | string, body: string): SagemakerResponseError =>
+  new SagemakerResponseError({
+    endpointName,
+    detail: `body: ${bytes} bytes, over SageMaker's response limit of ${MAX_BODY_BYTES} bytes`,
+    body
+  })
 
-interface ResponseFacts {
-  readonly statusCode: number | undefined
-  readonly requestId: string | undefined
-  readonly headers: ResponseHeaders
-}
+/** A body this library cannot interpret; `detail` says what was wrong with it. */
+export const unexpectedResponse = (endpointName: string, detail: string, body: string): SagemakerResponseError =>
+  new SagemakerResponseError({ endpointName, detail, body })
 
-const responseFacts = (error: object): ResponseFacts => {
-  const metadata = (error as { $metadata?: unknown }).$metadata
-  const response = (error as { $response?: unknown }).$response
-  return {
-    statusCode: Predicate.isRecord(metadata) ? numberField(metadata, "httpStatusCode") : undefined,
-    requestId: Predicate.isRecord(metadata) ? stringField(metadata, "requestId") : undefined,
-    headers: Predicate.isRecord(response) && Predicate.isRecord(response.headers)
-      ? response.headers as Record<string, string | undefined>
-      : {}
-  }
-}
-
-/** An error the SDK threw from a response stream, as facts. */
-const sdkStreamFailure = (error: unknown): StreamFailure => {
-  if (!(error instanceof Error)) return { name: "Error", message: String(error) }
-  const modeled = streamExceptionNames.has(error.name)
-  return {
-    name: error.name,
-    // Stream-exception objects keep the service's text on `Message` (PROTOCOL.md §6.3).
-    message: modeled ? stringField(error, "Message") ?? error.message : error.message,
-    detail: modeled ? stringField(error, "ErrorCode") : undefined,
-    code: stringField(error, "code")
-  }
-}
-
-/**
- * Maps anything `client.send` rejects with, before a response stream opened, to a tagged error.
- */
-export const fromSdkError = (endpointName: string, error: unknown): SagemakerRequestError | AWSConfigurationError => {
-  if (error instanceof SageMakerRuntimeServiceException) {
-    if (streamExceptionNames.has(error.name)) {
-      return classify(endpointName, { _tag: "StreamException", failure: sdkStreamFailure(error) })
-    }
-    const facts = responseFacts(error)
-    return classify(endpointName, {
-      _tag: "ErrorResponse",
-      code: error.name,
-      // The SDK assigns the body's `message` as it is: a number there must not break our schema.
-      message: typeof error.message === "string" ? error.message : String(error.message),
-      statusCode: facts.statusCode,
-      requestId: facts.requestId,
-      headers: facts.headers,
-      // The SDK copies the body's members onto the exception.
-      originalStatusCode: numberField(error, "OriginalStatusCode"),
-      originalMessage: stringField(error, "OriginalMessage"),
-      logStreamArn: stringField(error, "LogStreamArn"),
-      detail: stringField(error, "ErrorCode")
-    })
-  }
-  if (error instanceof Error && error.name === "CredentialsProviderError") {
-    return classify(endpointName, { _tag: "MissingCredentials", message: error.message })
-  }
-  // A body the SDK could not parse (an HTML 500, say) still carries the HTTP status.
-  const facts = Predicate.isObject(error) ? responseFacts(error) : undefined
-  if (facts?.statusCode !== undefined) {
-    return classify(endpointName, {
-      _tag: "UnreadableResponse",
-      statusCode: facts.statusCode,
-      requestId: facts.requestId,
-      headers: facts.headers,
-      description: describeCause(error)
-    })
-  }
-  return classify(endpointName, { _tag: "Transport", cause: error })
-}
-
-/**
- * Maps a failure the SDK's event-stream iterator throws after the HTTP 200: an exception frame, or
- * a broken stream.
- */
-export const fromStreamError = (endpointName: string, error: unknown): SagemakerStreamError =>
-  classifyStreamFailure(endpointName, sdkStreamFailure(error))
+/** An attempt (or a stream's gap, or a whole call's deadline) that outran its time. */
+export const timedOut = (endpointName: string, timeoutMillis: number): SagemakerTimeoutError =>
+  new SagemakerTimeoutError({ endpointName, timeoutMillis })

@@ -20,14 +20,10 @@
  * @internal
  */
 import * as Data from "effect/Data"
-import type { StreamChunk } from "../../SagemakerGenerator.js"
+import type { ContainerStreamFormat, StreamChunk } from "../../StreamChunk.js"
 
-/**
- * The payload formats the decoder speaks.
- *
- * @internal
- */
-export type StreamFormat = "tgi" | "lmi" | "openai"
+/** The payload formats the decoder speaks. */
+export type StreamFormat = ContainerStreamFormat
 
 /**
  * Decoder options.

@@ -12,6 +12,7 @@ import * as Predicate from "effect/Predicate"
 import { SagemakerDeserializationError } from "../../SagemakerError.js"
 import type { Options } from "../../SagemakerGenerator.js"
 import * as Secret from "../../Secret.js"
+import * as Routing from "../client/routing.js"
 import * as HaystackDefaults from "./defaults.js"
 
 export const TYPE = "haystack_integrations.components.generators.amazon_sagemaker.sagemaker.SagemakerGenerator"
@@ -34,22 +35,18 @@ export interface SerializedGenerator {
     readonly inference_component_name?: string
     readonly inference_id?: string
     readonly session_id?: string
+    readonly prefix_aware_id?: string
     /** Milliseconds. */
     readonly timeout?: number
     readonly transport?: "sdk" | "http"
   }
 }
 
-/** Our options beyond Haystack's, in the order they are written. */
-const extraKeys = [
+/** Our string options beyond Haystack's, in the order they are written: the endpoint URL, then routing. */
+const extraKeys: ReadonlyArray<readonly [string, "endpointUrl" | Routing.Name]> = [
   ["endpoint_url", "endpointUrl"],
-  ["target_variant", "targetVariant"],
-  ["target_model", "targetModel"],
-  ["target_container_hostname", "targetContainerHostname"],
-  ["inference_component_name", "inferenceComponentName"],
-  ["inference_id", "inferenceId"],
-  ["session_id", "sessionId"]
-] as const
+  ...Routing.dictRows.map(([name, member]) => [member.dictKey, name] as const)
+]
 
 export const toDict = (options: Options): SerializedGenerator => {
   const secrets = HaystackDefaults.awsSecrets(options)

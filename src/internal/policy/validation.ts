@@ -1,7 +1,8 @@
 /**
- * Client-side validation (the SDK does none, PROTOCOL.md §2.4): every rule of the SageMaker API
- * reference that we can check before a request, each failing with a `SagemakerValidationError`
- * that names the field.
+ * Client-side validation (the SDK does none, docs/protocol.md §2.4): the rules of the SageMaker API
+ * reference for the endpoint name, custom attributes, kwargs and the body, each failing with a
+ * `SagemakerValidationError` that names the field. The routing members' rules are in the routing
+ * table.
  *
  * @since 0.1.0
  * @internal
@@ -9,15 +10,13 @@
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import { SagemakerValidationError } from "../../SagemakerError.js"
+import {
+  MAX_BODY_BYTES,
+  MAX_CUSTOM_ATTRIBUTES_LENGTH,
+  MAX_RESOURCE_NAME_LENGTH,
+  RESOURCE_NAME_PATTERN
+} from "../limits.js"
 
-/** InvokeEndpoint's request (and response) body limit. */
-export const MAX_BODY_BYTES = 6_291_456
-
-const NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/
-const COMPONENT_PATTERN = /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/
-const SESSION_PATTERN = /^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/
-/** `\A\S[\p{Print}]*\z`, read as: printable ASCII, not starting with a space. */
-const PRINTABLE_ID_PATTERN = /^[\x21-\x7e][\x20-\x7e]*$/
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
 type Check = Either.Either<void, SagemakerValidationError>
@@ -38,48 +37,10 @@ export const checkEndpointName = (field: string, value: unknown): Check =>
     : checkPattern(
       field,
       value,
-      63,
-      NAME_PATTERN,
+      MAX_RESOURCE_NAME_LENGTH,
+      RESOURCE_NAME_PATTERN,
       `'${value}' must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$ (letters, digits and single hyphens inside)`
     )
-
-/** The optional routing headers of InvokeEndpoint (PROTOCOL.md §2.1). */
-export const checkRoutingOption = (
-  field:
-    | "targetModel"
-    | "targetVariant"
-    | "targetContainerHostname"
-    | "inferenceComponentName"
-    | "inferenceId"
-    | "sessionId",
-  value: string
-): Check => {
-  switch (field) {
-    case "targetVariant":
-    case "targetContainerHostname":
-      return checkPattern(field, value, 63, NAME_PATTERN, "must match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-    case "inferenceComponentName":
-      return checkPattern(field, value, 63, COMPONENT_PATTERN, "must match ^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$")
-    case "sessionId":
-      return checkPattern(
-        field,
-        value,
-        256,
-        SESSION_PATTERN,
-        "must be NEW_SESSION or match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
-      )
-    case "targetModel":
-      return checkPattern(
-        field,
-        value,
-        1024,
-        PRINTABLE_ID_PATTERN,
-        "must be printable ASCII, not starting with a space"
-      )
-    case "inferenceId":
-      return checkPattern(field, value, 64, PRINTABLE_ID_PATTERN, "must be printable ASCII, not starting with a space")
-  }
-}
 
 const describeType = (value: unknown): string =>
   value === null ? "null" : Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value
@@ -122,11 +83,11 @@ export const encodeCustomAttributes = (
   }
   if (parts.length === 0) return Either.right(undefined)
   const header = parts.join(";")
-  return header.length > 1024
+  return header.length > MAX_CUSTOM_ATTRIBUTES_LENGTH
     ? Either.left(
       new SagemakerValidationError({
         field: "awsCustomAttributes",
-        rule: `the encoded header must be at most 1024 characters, got ${header.length}`
+        rule: `the encoded header must be at most ${MAX_CUSTOM_ATTRIBUTES_LENGTH} characters, got ${header.length}`
       })
     )
     : Either.right(header)

@@ -14,14 +14,12 @@
  * @internal
  */
 import { crc32 } from "node:zlib"
+import { isStreamException } from "../../limits.js"
 import type { StreamFailure } from "../errorTable.js"
 
 /** Prelude (total length, headers length, prelude CRC) and trailing message CRC. */
 const PRELUDE_LENGTH = 12
 const MINIMUM_MESSAGE_LENGTH = 16
-
-/** The exception frames SageMaker models; their JSON payload has `Message` (and `ErrorCode`). */
-const modeledExceptions = new Set(["ModelStreamError", "InternalStreamFailure"])
 
 const utf8 = new TextDecoder()
 
@@ -172,7 +170,7 @@ const stringMember = (body: Record<string, unknown>, key: string): string | unde
 /** An exception frame, read as the SDK reads it (PROTOCOL.md §6.3). */
 const exceptionFailure = (type: string, payload: Uint8Array): StreamFailure => {
   const raw = utf8.decode(payload)
-  if (!modeledExceptions.has(type)) return { name: type, message: raw }
+  if (!isStreamException(type)) return { name: type, message: raw }
   let body: unknown = {}
   if (payload.length > 0) {
     try {

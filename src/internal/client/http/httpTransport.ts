@@ -25,17 +25,26 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { MAX_RESPONSE_BYTES } from "../../../Payload.js"
-import type { InvokeError, InvokeRequest, InvokeResponse, Service, StreamResponse } from "../../../SagemakerClient.js"
-import { AWSConfigurationError, SagemakerResponseError, type SagemakerStreamError } from "../../../SagemakerError.js"
+import type {
+  InvokeError,
+  InvokeRequest,
+  InvokeResponse,
+  Service,
+  StreamRequest,
+  StreamResponse
+} from "../../../SagemakerClient.js"
+import { AWSConfigurationError, type SagemakerStreamError } from "../../../SagemakerError.js"
+import { isStreamException, MAX_BODY_BYTES } from "../../limits.js"
+import * as Routing from "../routing.js"
 import { EventStreamDecoder } from "./eventStream.js"
 import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
+import { fromSdkError } from "../sdk/sdkErrors.js"
 import * as NodeHttp from "./nodeHttp.js"
 import {
   classify,
   classifyStreamFailure,
   describeStreamFailure,
-  fromSdkError,
+  responseTooLarge,
   type StreamFailure
 } from "../errorTable.js"
 
@@ -49,8 +58,6 @@ export interface Options {
   readonly endpointUrl: string | undefined
   /** The size of the socket pool. */
   readonly maxConcurrency: number
-  /** Named in `AWSConfigurationError`s. */
-  readonly model: string
 }
 
 /** The SDK's path-label encoding: `encodeURIComponent` plus `!'()*`. */
@@ -76,7 +83,7 @@ const resolveEndpoint = (options: Options): Effect.Effect<URL, AWSConfigurationE
     catch: (cause) => {
       const reason = cause instanceof Error ? cause.message : String(cause)
       return new AWSConfigurationError({
-        model: options.model,
+        model: "",
         // The region came from a Secret: keep it out of the description.
         description: "the SageMaker Runtime endpoint could not be resolved" +
           (reason.includes(options.region) ? "" : `: ${reason}`)
@@ -84,26 +91,17 @@ const resolveEndpoint = (options: Options): Effect.Effect<URL, AWSConfigurationE
     }
   })
 
-/**
- * Optional request members → headers, in the order the SDK writes them (PROTOCOL.md §2.4). The
- * stream route has no `TargetModel` member: it passes none.
- */
-const routingHeaders = (
+/** Optional request members → headers, in the order the SDK writes them. */
+const optionalHeaders = (
   headers: Record<string, string>,
-  request: Omit<InvokeRequest, "targetModel">,
-  targetModel: string | undefined
+  request: StreamRequest,
+  operation: Routing.Operation
 ): void => {
   if (request.customAttributes !== undefined) headers["x-amzn-sagemaker-custom-attributes"] = request.customAttributes
-  if (targetModel !== undefined) headers["x-amzn-sagemaker-target-model"] = targetModel
-  if (request.targetVariant !== undefined) headers["x-amzn-sagemaker-target-variant"] = request.targetVariant
-  if (request.targetContainerHostname !== undefined) {
-    headers["x-amzn-sagemaker-target-container-hostname"] = request.targetContainerHostname
+  for (const [name, member] of Routing.rows) {
+    const value = (request as Routing.Routing)[name]
+    if (value !== undefined && member.rules[operation] !== undefined) headers[member.header] = value
   }
-  if (request.inferenceId !== undefined) headers["x-amzn-sagemaker-inference-id"] = request.inferenceId
-  if (request.inferenceComponentName !== undefined) {
-    headers["x-amzn-sagemaker-inference-component"] = request.inferenceComponentName
-  }
-  if (request.sessionId !== undefined) headers["x-amzn-sagemaker-session-id"] = request.sessionId
 }
 
 /** A socket failure (reset, cut short), as the facts of a broken stream. */
@@ -220,11 +218,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       if (failure._tag === "NoResponse") return classify(endpointName, { _tag: "Transport", cause: failure.cause })
       const body = failure.failure
       return body._tag === "TooLarge"
-        ? new SagemakerResponseError({
-          endpointName,
-          detail: `body: ${body.bytes} bytes, over SageMaker's response limit of ${MAX_RESPONSE_BYTES} bytes`,
-          body: ""
-        })
+        ? responseTooLarge(endpointName, body.bytes, "")
         : classify(
           endpointName,
           unreadableResponse(failure.status, failure.headers, describeStreamFailure(socketFailure(body.cause)))
@@ -236,12 +230,12 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       classify(endpointName, errorResponse(response.status, response.headers, response.body))
 
     const baseHeaders = (
-      request: Omit<InvokeRequest, "targetModel">,
+      request: StreamRequest,
       accept: Record<string, string>,
-      targetModel: string | undefined
+      operation: Routing.Operation
     ): Record<string, string> => {
       const headers: Record<string, string> = { "content-type": request.contentType, ...accept }
-      routingHeaders(headers, request, targetModel)
+      optionalHeaders(headers, request, operation)
       headers["content-length"] = String(request.body.length)
       // Unsigned, like the SDK's: it names the client, not the request.
       headers["user-agent"] = "effect-sagemaker"
@@ -254,11 +248,11 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
 
     const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> => {
       const name = request.endpointName
-      const headers = baseHeaders(request, { accept: request.accept }, request.targetModel)
+      const headers = baseHeaders(request, { accept: request.accept }, "invoke")
       return sign(name, "invocations", headers, request.body).pipe(
         Effect.flatMap((signed) =>
           Effect.mapError(
-            NodeHttp.exchange(agent, signed, MAX_RESPONSE_BYTES),
+            NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
             (failure) => exchangeFailure(name, failure)
           )
         ),
@@ -284,14 +278,14 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
      * could not be read), so it follows the retry policy like any failed call.
      */
     const open = (
-      request: Omit<InvokeRequest, "targetModel">
+      request: StreamRequest
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.gen(function*() {
         const name = request.endpointName
         const signed = yield* sign(
           name,
           "invocations-response-stream",
-          baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, undefined),
+          baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, "stream"),
           request.body
         )
         // Scoped: closing the scope before the body ended destroys it (an abort).
@@ -302,7 +296,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         const headers = response.headers
         if (response.status >= 300) {
           const body = yield* Effect.mapError(
-            response.rest(MAX_RESPONSE_BYTES),
+            response.rest(MAX_BODY_BYTES),
             (failure) => exchangeFailure(name, { _tag: "BodyFailed", status: response.status, headers, failure })
           )
           return yield* Effect.fail(errorOf(name, { status: response.status, headers, body }))
@@ -320,7 +314,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             const failure = next.left.value
             return yield* Effect.fail(classify(
               name,
-              failure.name === "ModelStreamError" || failure.name === "InternalStreamFailure"
+              isStreamException(failure.name)
                 ? { _tag: "StreamException", failure }
                 : unreadableResponse(response.status, headers, describeStreamFailure(failure))
             ))
@@ -343,6 +337,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
           }))
         return {
           contentType: headers["x-amzn-sagemaker-content-type"],
+          customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
           invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
           requestId: requestIdOf(headers),
           parts
@@ -350,7 +345,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       })
 
     const invokeEndpointWithResponseStream = (
-      request: Omit<InvokeRequest, "targetModel">
+      request: StreamRequest
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.flatMap(
         Effect.scope,

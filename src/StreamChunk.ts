@@ -1,0 +1,54 @@
+/**
+ * What `stream` yields: one piece of a generation at a time, in the container's own terms.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * One piece of a streamed generation. `text` is what to append; the rest is there when the
+ * container sends it (TGI and LMI send token ids and log-probs; the last chunk usually carries the
+ * finish reason and token counts). A special token (TGI's `</s>`) arrives with `text: ""`,
+ * `special: true` and its text in `specialText`. Where each field comes from, per container
+ * format, is tabled in docs/containers.md.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamChunk {
+  readonly text: string
+  readonly tokenId?: number
+  readonly logprob?: number
+  readonly special?: boolean
+  readonly specialText?: string
+  /** As the container wrote it: `length`, `eos_token`, `stop_sequence`, `stop`, … */
+  readonly finishReason?: string
+  /** The whole generated text, when the container repeats it on its last event. */
+  readonly generatedText?: string
+  readonly inputTokens?: number
+  readonly outputTokens?: number
+}
+
+/**
+ * The token-stream formats of the containers: TGI server-sent events, DJL LMI JSON lines, OpenAI
+ * chat chunks.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContainerStreamFormat = "tgi" | "lmi" | "openai"
+
+/**
+ * A container format, or `auto`: detected from the first line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StreamFormat = ContainerStreamFormat | "auto"
+
+/**
+ * Every stream format option, `auto` (the default) first.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const streamFormats: ReadonlyArray<StreamFormat> = ["auto", "tgi", "lmi", "openai"]
