@@ -40,7 +40,7 @@ export const STREAM_TOKENS = 100
 /** Tokens per stream of the short stream, for the marginal cost of one event. */
 export const SHORT_STREAM_TOKENS = 20
 
-/** One TGI server-sent event per token, the last one with the details (PROTOCOL.md §7.1). */
+/** One TGI server-sent event per token, the last one with the details (docs/protocol.md §7.1). */
 export const tgiEvents = (tokens: number): Array<string> =>
   Array.from({ length: tokens }, (_, i) => {
     const last = i === tokens - 1

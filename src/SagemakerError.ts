@@ -22,7 +22,8 @@ const requestFields = {
 
 /**
  * A layer could not be built: a secret did not resolve, the region resolves nowhere, or the SDK
- * client could not be constructed. The message is Haystack's, word for word.
+ * client could not be constructed. For a service (`model` is its endpoint) the message is
+ * Haystack's, word for word; for a client on its own (`model` is `""`) it gives the reason.
  *
  * @since 0.1.0
  * @category errors
@@ -37,8 +38,10 @@ export class AWSConfigurationError extends Schema.TaggedError<AWSConfigurationEr
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
-    return `Could not connect to SageMaker Inference Endpoint '${this.model}'.` +
-      `Make sure the Endpoint exists and AWS environment is configured.`
+    return this.model === ""
+      ? `Could not set up the SageMaker Runtime client: ${this.description}`
+      : `Could not connect to SageMaker Inference Endpoint '${this.model}'.` +
+        `Make sure the Endpoint exists and AWS environment is configured.`
   }
 }
 

@@ -21,7 +21,7 @@ import * as Serialization from "./internal/haystack/serialization.js"
 import { withPolicy } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
-import { decodeStream } from "./internal/stream/decodeStream.js"
+import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
 import { gapTimeout } from "./internal/stream/gapTimeout.js"
 import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
 import * as Telemetry from "./internal/telemetry/telemetry.js"
@@ -472,7 +472,9 @@ export const make = (
           const parts = timeout === undefined
             ? response.parts
             : gapTimeout(response.parts, timeout, () => timedOut(model, Duration.toMillis(timeout)))
-          return decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
+          return isWholeBody(response.contentType)
+            ? decodeWholeBody(model, parts)
+            : decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
         }
       )
     }

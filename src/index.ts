@@ -1,5 +1,7 @@
 /**
  * effect-sagemaker: text generation on Amazon SageMaker inference endpoints for Effect programs.
+ * Each module is also its own subpath (`effect-sagemaker/SagemakerGenerator`, ...), which loads
+ * only what that module needs.
  *
  * @since 0.1.0
  */
@@ -12,7 +14,14 @@
 export * as Payload from "./Payload.js"
 
 /**
- * The transport seam over the AWS SDK.
+ * The retry policy of every service.
+ *
+ * @since 0.1.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
+
+/**
+ * The one client every service runs on: one socket pool and credential chain for many endpoints.
  *
  * @since 0.1.0
  */
@@ -38,6 +47,13 @@ export * as SagemakerGenerator from "./SagemakerGenerator.js"
  * @since 0.1.0
  */
 export * as Secret from "./Secret.js"
+
+/**
+ * What `stream` yields.
+ *
+ * @since 0.1.0
+ */
+export * as StreamChunk from "./StreamChunk.js"
 
 /**
  * A local SageMaker Runtime emulator, for tests and demos without AWS.

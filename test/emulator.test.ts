@@ -1,5 +1,5 @@
 /**
- * Conformance of the SageMaker Runtime emulator with the real SDK client: the PROTOCOL.md §4.2 error
+ * Conformance of the SageMaker Runtime emulator with the real SDK client: the docs/protocol.md §4.2 error
  * catalogue, validation (§3), SigV4 verification, routes, headers and connection tracking.
  */
 import {

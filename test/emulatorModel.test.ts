@@ -1,5 +1,5 @@
 /**
- * The emulator's personalities (PROTOCOL.md §7) and its deterministic default model, exercised
+ * The emulator's personalities (docs/protocol.md §7) and its deterministic default model, exercised
  * through the real SDK client.
  */
 import { ModelError, type SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime"

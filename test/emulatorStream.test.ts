@@ -1,5 +1,5 @@
 /**
- * Conformance of the emulator's InvokeEndpointWithResponseStream with the real SDK client (PROTOCOL.md
+ * Conformance of the emulator's InvokeEndpointWithResponseStream with the real SDK client (docs/protocol.md
  * §6): PayloadParts for every split strategy, exception frames, broken streams, framing on the wire.
  */
 import {
@@ -141,6 +141,60 @@ describe("SagemakerEmulator streams: what is streamed", () => {
     }))
 })
 
+describe("SagemakerEmulator streams: containers that do not stream", () => {
+  // The original JumpStart Llama 2 containers answer with one JSON body, and SageMaker relays it on the
+  // stream route rather than refusing the call.
+  const llamaCalls = [
+    { EndpointName: "text", Body: JSON.stringify({ inputs: "hello there", parameters: { max_new_tokens: 6 } }) },
+    {
+      EndpointName: "chat",
+      Body: JSON.stringify({ inputs: [[{ role: "user", content: "hello there" }]], parameters: { max_new_tokens: 6 } })
+    }
+  ]
+
+  it.scopedLive("llama2 and llama2-chat answer the stream route with their whole JSON body, even for \"stream\": true", () =>
+    Effect.gen(function*() {
+      const emulator = yield* SagemakerEmulator.make({
+        endpoints: { text: { personality: "llama2" }, chat: { personality: "llama2-chat" } }
+      })
+      const c = yield* client(emulator)
+      const bodies: Array<unknown> = []
+      for (const call of llamaCalls) {
+        const input = { ...call, ContentType: "application/json", CustomAttributes: "accept_eula=true" }
+        const whole = Either.getOrThrow(yield* invoke(c, input)).Body!.transformToString()
+        for (const streamFlag of [false, true]) {
+          const body = JSON.stringify({ ...JSON.parse(call.Body) as object, ...(streamFlag ? { stream: true } : {}) })
+          const { error, parts, response } = yield* streamOk(c, { ...input, Body: body })
+          assert.isUndefined(error)
+          assert.strictEqual(response.$metadata.httpStatusCode, 200)
+          assert.strictEqual(response.ContentType, "application/json")
+          assert.strictEqual(parts.length, 1)
+          assert.strictEqual(utf8(parts[0]!), whole)
+        }
+        bodies.push(JSON.parse(whole))
+      }
+      const [text, chat] = bodies as [Array<{ generation: string }>, Array<{ generation: { role: string } }>]
+      assert.strictEqual(text.length, 1)
+      assert.isString(text[0]!.generation)
+      assert.strictEqual(chat.length, 1)
+      assert.strictEqual(chat[0]!.generation.role, "assistant")
+    }))
+
+  it.scopedLive("without accept_eula=true the stream route fails as InvokeEndpoint does: a 424 ModelError", () =>
+    Effect.gen(function*() {
+      const emulator = yield* SagemakerEmulator.make({ personality: "llama2" })
+      const c = yield* client(emulator)
+      const result = yield* stream(c, { ...llamaCalls[0]!, EndpointName: "ep", ContentType: "application/json" })
+      const error = yield* Either.match(result, {
+        onLeft: Effect.succeed,
+        onRight: () => Effect.die("expected the stream to be refused")
+      })
+      assert.instanceOf(error, ModelError)
+      assert.strictEqual(error.$metadata?.httpStatusCode, 424)
+      assert.include(error.message, "accept_eula=true")
+    }))
+})
+
 describe("SagemakerEmulator streams: failures", () => {
   const failing = (fault: SagemakerEmulator.Fault) =>
     Effect.gen(function*() {
@@ -271,7 +325,7 @@ describe("SagemakerEmulator streams: failures", () => {
 })
 
 describe("SagemakerEmulator streams: wire format", () => {
-  it.scopedLive("chunked eventstream with the literal PayloadPart frame of PROTOCOL §6.2", () =>
+  it.scopedLive("chunked eventstream with the literal PayloadPart frame of docs/protocol.md §6.2", () =>
     Effect.gen(function*() {
       const emulator = yield* SagemakerEmulator.make({
         responder: () => ({ contentType: "text/plain", body: ["hi\n", "there\n"] })

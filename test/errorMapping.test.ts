@@ -1,6 +1,6 @@
 /**
- * Every error row of PROTOCOL.md §4.2, served by a loopback server and read by each transport (the
- * real AWS SDK client, and the HTTP transport that parses the same responses by PROTOCOL.md §4.1):
+ * Every error row of docs/protocol.md §4.2, served by a loopback server and read by each transport (the
+ * real AWS SDK client, and the HTTP transport that parses the same responses by docs/protocol.md §4.1):
  * the tag, status, fields and retryability of what `run` fails with, and how many requests the
  * server saw under the default policy (3 attempts for the retryable ones, 1 for the rest). Both
  * transports must give the same answer for every row.
@@ -202,7 +202,7 @@ const rows: ReadonlyArray<Row> = [
 ]
 
 for (const transport of transports) {
-  describe(`service errors become tagged errors (PROTOCOL.md §4.2, ${transport.name} transport)`, () => {
+  describe(`service errors become tagged errors (docs/protocol.md §4.2, ${transport.name} transport)`, () => {
     for (const row of rows) {
       it.scopedLive(`${row.name} → ${row.tag}, ${row.attempts} request(s)`, () =>
         Effect.gen(function*() {
@@ -279,7 +279,7 @@ for (const transport of transports) {
 }
 
 /**
- * Corner cases of PROTOCOL.md §4.1 beyond the §4.2 rows, where the transports must agree field for
+ * Corner cases of docs/protocol.md §4.1 beyond the §4.2 rows, where the transports must agree field for
  * field: where the error type is found and how it is cut, which message wins, odd bodies and
  * statuses, `Retry-After` forms.
  */
@@ -330,7 +330,7 @@ const cornerRows: ReadonlyArray<{ readonly name: string; readonly reply: Loopbac
   }
 ]
 
-describe("the transports agree field for field (PROTOCOL.md §4.1 corner cases and the §4.2 rows)", () => {
+describe("the transports agree field for field (docs/protocol.md §4.1 corner cases and the §4.2 rows)", () => {
   for (const row of [...rows, ...cornerRows]) {
     it.scopedLive(row.name, () =>
       Effect.gen(function*() {

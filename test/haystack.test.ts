@@ -1,8 +1,8 @@
 /**
  * Haystack's twelve unit tests (amazon-sagemaker-haystack v1.1.0, tests/test_sagemaker.py), ported
- * with exact assertions, and the extra cases of HAYSTACK.md §1.11. Where Haystack mocks boto3, these
+ * with exact assertions, and the extra cases of docs/haystack.md §1.11. Where Haystack mocks boto3, these
  * run a real transport against a loopback server, once per transport of test/helpers/transports.ts
- * (the AWS SDK client, the HTTP transport); each departure is asserted as DESIGN.md decides.
+ * (the AWS SDK client, the HTTP transport); each departure is asserted as docs/design.md decides.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -206,7 +206,7 @@ describe("Haystack's unit tests", () => {
     "8. test_run_with_unknown_generation_key: departure, a typed error naming the keys seen",
     (transport) =>
       Effect.gen(function*() {
-        // Haystack returns replies [None]; DESIGN.md makes it a SagemakerResponseError.
+        // Haystack returns replies [None]; docs/design.md makes it a SagemakerResponseError.
         const { exit } = yield* runWithBody(transport, `{"unknown_key": "value"}`)
         const error = failureOf(exit)
         assert.strictEqual(error._tag, "SagemakerResponseError")
@@ -280,7 +280,7 @@ describe("Haystack's unit tests", () => {
     }))
 })
 
-describe("HAYSTACK.md §1.11 extra cases", () => {
+describe("docs/haystack.md §1.11 extra cases", () => {
   wire("1. no custom attributes: departure, no header at all", (transport) =>
     Effect.gen(function*() {
       const { server } = yield* runWithBody(transport, `[{"generated_text": "ok"}]`)
@@ -382,7 +382,7 @@ describe("HAYSTACK.md §1.11 extra cases", () => {
         const { server } = yield* runWithBody(transport, `[{"generated_text":"ok"}]`, {
           awsCustomAttributes: { a: false, b: 1.5, c: "x y", d: 1.0 }
         })
-        // Python's str(1.0) is "1.0"; JavaScript's String(1.0) is "1" (DESIGN.md).
+        // Python's str(1.0) is "1.0"; JavaScript's String(1.0) is "1" (docs/design.md).
         assert.strictEqual(server.requests[0]!.headers["x-amzn-sagemaker-custom-attributes"], "a=false;b=1.5;c=x y;d=1")
       })
   )

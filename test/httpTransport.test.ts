@@ -20,8 +20,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { vi } from "vitest"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
-import { EventStreamDecoder } from "../src/internal/client/http/eventStream.js"
 import { classifyStreamFailure, type StreamFailure } from "../src/internal/client/errorTable.js"
+import { EventStreamDecoder } from "../src/internal/client/http/eventStream.js"
+import * as Routing from "../src/internal/client/routing.js"
 import * as SagemakerClient from "../src/SagemakerClient.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as Secret from "../src/Secret.js"
@@ -95,7 +96,7 @@ const random = (seed: number) => () => {
 }
 
 describe("EventStreamDecoder (the HTTP transport's event-stream framing)", () => {
-  it("decodes PROTOCOL.md §6.2's literal PayloadPart frame", () => {
+  it("decodes docs/protocol.md §6.2's literal PayloadPart frame", () => {
     const literal = Buffer.from(
       "0000006c000000592b57ac750b3a6576656e742d7479706507000b5061796c6f6164506172740d3a636f6e74656e742d747970650700186170706c69636174696f6e2f6f637465742d73747265616d0d3a6d6573736167652d747970650700056576656e7468690a1afd11e3",
       "hex"
@@ -272,7 +273,8 @@ const everyMember: SagemakerClient.InvokeRequest = {
   targetContainerHostname: "container-1",
   inferenceComponentName: "ic-1",
   inferenceId: "inf-1",
-  sessionId: "NEW_SESSION"
+  sessionId: "NEW_SESSION",
+  prefixAwareId: "app-1"
 }
 
 describe("the HTTP transport sends what the SDK sends", () => {
@@ -309,6 +311,16 @@ describe("the HTTP transport sends what the SDK sends", () => {
         }
         const [sdk, http] = server.requests
         assert.deepStrictEqual(comparable(http!), comparable(sdk!))
+        if (c.request === everyMember) {
+          // Every routing member of the table is on the wire, the stream route's own members only.
+          const expected: Array<string> = Object.entries(Routing.members).filter(([, member]) =>
+            (member.rules as Record<string, unknown>)[c.stream ? "stream" : "invoke"] !== undefined
+          ).map(([, member]) => member.header)
+          assert.deepStrictEqual(
+            Object.keys(http!.headers).filter((name) => expected.includes(name) || name.endsWith("target-model")),
+            expected
+          )
+        }
         assert.strictEqual(http!.headers["x-amz-security-token"], "session-token-value")
         assert.match(
           http!.headers.authorization!,

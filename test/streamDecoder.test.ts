@@ -347,7 +347,7 @@ const TGI_EOS = "data:{\"index\":3,\"token\":{\"id\":2,\"text\":\"</s>\",\"logpr
   "\"details\":{\"finish_reason\":\"eos_token\",\"generated_tokens\":3,\"input_length\":6,\"seed\":null}}\n\n"
 
 describe("streamDecoder examples", () => {
-  it("decodes PROTOCOL.md's real TGI transcript, the EOS event withheld from text", () => {
+  it("decodes docs/protocol.md's real TGI transcript, the EOS event withheld from text", () => {
     const { events, format } = decodeString(PROTOCOL_TGI + TGI_EOS)
     assert.strictEqual(format, "tgi")
     assert.deepStrictEqual(events, [

@@ -1,6 +1,6 @@
 /**
- * A local SageMaker Runtime emulator: an `@effect/platform` HTTP server that the real
- * `@aws-sdk/client-sagemaker-runtime` cannot tell from SageMaker (see `docs/PROTOCOL.md`).
+ * A local SageMaker Runtime emulator: a node `http` server that the real
+ * `@aws-sdk/client-sagemaker-runtime` cannot tell from SageMaker (see `docs/protocol.md`).
  *
  * It serves `POST [prefix]/endpoints/{name}/invocations`, `/invocations-response-stream` and
  * `/async-invocations`, validates requests as SageMaker does, answers errors in SageMaker's wire
@@ -11,7 +11,9 @@
  * tokens only when the request body has `"stream": true` (on either route: InvokeEndpoint then
  * returns the whole event text as one body); without it the stream route carries the ordinary JSON
  * body as PayloadParts. The `default` personality is lenient: on the stream route it streams unless
- * the body says `"stream": false`. `llama2` and `llama2-chat` never stream tokens.
+ * the body says `"stream": false`. `llama2` and `llama2-chat` never stream, whatever the body says:
+ * the original JumpStart Llama 2 containers they copy cannot, and SageMaker does not refuse the stream
+ * route for such a container, it relays its whole JSON answer (`[{"generation": …}]`) as PayloadParts.
  *
  * @example
  * ```ts
@@ -40,7 +42,8 @@ import * as internalPersonality from "./internal/personalities.js"
  * - `tgi`: Hugging Face TGI — `[{"generated_text"}]`, streams `data:` SSE (no space); `messages`
  *   bodies get OpenAI chat completions (`data:[DONE]`).
  * - `lmi`: DJL LMI — `{"generated_text"}` objects, streams JSON lines; chat as JSON lines.
- * - `llama2` / `llama2-chat`: JumpStart Llama 2 — `[{"generation"}]`; require `accept_eula=true`.
+ * - `llama2` / `llama2-chat`: JumpStart Llama 2 — `[{"generation"}]`; require `accept_eula=true`;
+ *   never stream (the stream route carries that JSON body).
  * - `messages`: an OpenAI-compatible (vLLM-style) server — `chat.completion`, streams `data: ` chunks
  *   and `data: [DONE]`.
  * - `default`: TGI-shaped, but lenient (any content type; the stream route streams by default).
@@ -440,8 +443,8 @@ export class EmulatorServeError extends Schema.TaggedError<EmulatorServeError>("
 export const make = (options: Options = {}): Effect.Effect<Service, EmulatorServeError, Scope.Scope> => {
   const serveError = (cause: unknown) =>
     new EmulatorServeError({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, cause })
-  // The server (`@effect/platform-node`'s HttpServer, SigV4 checks, the event-stream encoder) is
-  // loaded when a server starts, not when the package is imported: most importers never start one.
+  // The server (node `http`, SigV4 checks, the event-stream encoder) is loaded when a server
+  // starts, not when the package is imported: most importers never start one.
   return Effect.tryPromise({ try: () => import("./internal/server.js"), catch: serveError }).pipe(
     Effect.flatMap((internalServer) => internalServer.make(options, serveError))
   )

@@ -35,6 +35,8 @@ export interface LoopbackServer {
   /** Requests whose socket closed before the server answered. */
   readonly aborted: () => number
   readonly openSockets: () => number
+  /** Connections accepted since the server started. */
+  readonly connections: () => number
 }
 
 export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Reply => ({
@@ -58,6 +60,7 @@ export const start = (
       const requests: Array<SeenRequest> = []
       const sockets = new Set<import("node:net").Socket>()
       let aborted = 0
+      let connections = 0
       const server = http.createServer((req, res) => {
         const chunks: Array<Buffer> = []
         req.on("data", (chunk: Buffer) => chunks.push(chunk))
@@ -95,6 +98,7 @@ export const start = (
       })
       server.on("connection", (socket) => {
         sockets.add(socket)
+        connections++
         socket.on("close", () => sockets.delete(socket))
       })
       server.listen(0, "127.0.0.1", () => {
@@ -105,7 +109,8 @@ export const start = (
             url: `http://127.0.0.1:${port}`,
             requests,
             aborted: () => aborted,
-            openSockets: () => sockets.size
+            openSockets: () => sockets.size,
+            connections: () => connections
           }
         }))
       })

@@ -1,5 +1,5 @@
 /**
- * SageMaker Runtime error responses in their wire format (PROTOCOL.md §4): status, `X-Amzn-ErrorType`
+ * SageMaker Runtime error responses in their wire format (docs/protocol.md §4): status, `X-Amzn-ErrorType`
  * with the Coral suffix, and the body keys the SDK reads (`Message` for SageMaker's modeled errors,
  * `message` for the common AWS ones).
  *

@@ -1,5 +1,5 @@
 /**
- * AWS event-stream frames for InvokeEndpointWithResponseStream (PROTOCOL.md §6): PayloadPart events,
+ * AWS event-stream frames for InvokeEndpointWithResponseStream (docs/protocol.md §6): PayloadPart events,
  * ModelStreamError / InternalStreamFailure exception frames, and the split strategies that decide
  * where the model's output bytes are cut into parts.
  *
@@ -20,7 +20,7 @@ export interface FrameEncoder {
 export const makeEncoder = (): FrameEncoder => {
   const codec = new EventStreamCodec(toUtf8, fromUtf8)
   return {
-    // Header order as SageMaker sends it (PROTOCOL.md §6.2 literal frame).
+    // Header order as SageMaker sends it (docs/protocol.md §6.2 literal frame).
     payloadPart: (bytes) =>
       codec.encode({
         headers: {

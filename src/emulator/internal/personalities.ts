@@ -1,5 +1,5 @@
 /**
- * The model container dialects of PROTOCOL.md §7 over the deterministic generator: request parsing
+ * The model container dialects of docs/protocol.md §7 over the deterministic generator: request parsing
  * and validation (answered as the container would, so SageMaker turns them into ModelErrors) and the
  * non-streaming and streaming response shapes of TGI, LMI, JumpStart Llama 2 and OpenAI-style chat.
  *
@@ -306,6 +306,15 @@ const chat = (
 // ---------------------------------------------------------------------------------------------
 // JumpStart Llama 2
 // ---------------------------------------------------------------------------------------------
+
+// These containers never stream: the `generation` dialect is that of JumpStart's first Llama 2
+// versions (`meta-textgeneration-llama-2-7b-f` 2.0.4 runs `djl-deepspeed` 0.23.0 in
+// aws/sagemaker-python-sdk tests/unit/sagemaker/jumpstart/constants.py @0c73ce00), whose handler
+// returns the whole pipeline output; djl-serving streams only handlers built for it
+// (deepjavalibrary/djl-serving serving/docs/streaming_config.md @b58021c0). SageMaker does not refuse
+// the stream route for such a container: it relays the JSON body as PayloadParts under
+// `X-Amzn-SageMaker-Content-Type: application/json` (headers printed in langchain-ai/langchain-aws#128).
+// Later Llama 2 versions run TGI and stream as the `tgi` personality does.
 
 const eulaMessage =
   "Need to pass custom_attributes='accept_eula=true' as part of header. This means you have read and accept the end-user-license-agreement (EULA) of the model. EULA can be found in model card description or from https://ai.meta.com/resources/models-and-libraries/llama-downloads/."

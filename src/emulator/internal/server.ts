@@ -1,43 +1,24 @@
 /**
- * The emulator's HTTP server: a node `http.Server` (so connections can be counted) served by
- * `@effect/platform-node`, one request handler doing routing, size limit, SigV4, validation, faults,
- * the model call and the response envelope of each operation.
+ * The emulator's node `http.Server`: listening, connection counting, one fiber per request (body in,
+ * envelope out), recorded requests, client-abort detection and shutdown with the scope.
  *
  * @since 0.1.0
  * @internal
  */
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import * as Headers from "@effect/platform/Headers"
-import * as HttpServer from "@effect/platform/HttpServer"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { randomUUID } from "node:crypto"
 import * as Http from "node:http"
-import type {
-  EndpointOptions,
-  Fault,
-  FaultKind,
-  ModelRequest,
-  ModelResponse,
-  Operation,
-  Options,
-  Personality,
-  RecordedRequest,
-  Responder,
-  Service,
-  SplitStrategy
-} from "../SagemakerEmulator.js"
-import * as Errors from "./errors.js"
-import * as EventStream from "./eventStream.js"
-import * as Personalities from "./personalities.js"
-import * as SigV4 from "./sigv4.js"
+import type * as Net from "node:net"
+import type { FaultKind, Operation, Options, RecordedRequest, Service } from "../SagemakerEmulator.js"
+import type * as Envelopes from "./envelopes.js"
+import * as Handler from "./handler.js"
 import * as Validation from "./validation.js"
 
 interface MutableRecord {
@@ -56,38 +37,7 @@ interface MutableRecord {
   resetByServer: boolean
 }
 
-interface EndpointConfig {
-  readonly known: boolean
-  readonly personality: Personality
-  readonly faults: ReadonlyArray<Fault>
-  readonly responder: Responder | undefined
-  readonly split: SplitStrategy
-  readonly partDelayMillis: number
-}
-
-type Reply =
-  | { readonly _tag: "Respond"; readonly response: HttpServerResponse.HttpServerResponse; readonly fault?: FaultKind }
-  | { readonly _tag: "Reset"; readonly fault: FaultKind }
-
-const encoder = new TextEncoder()
 const decoder = new TextDecoder()
-
-const toArray = <A>(x: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
-  x === undefined ? [] : Array.isArray(x) ? x as ReadonlyArray<A> : [x as A]
-
-const toBytes = (chunk: string | Uint8Array): Uint8Array => typeof chunk === "string" ? encoder.encode(chunk) : chunk
-
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
-}
-
-const isoSeconds = (millis: number): string => new Date(millis).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 const flattenHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -97,90 +47,88 @@ const flattenHeaders = (headers: Http.IncomingHttpHeaders): Record<string, strin
   return out
 }
 
-const parseJson = (text: string): unknown => {
-  if (text.trim().length === 0) return undefined
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
-  }
+/** Request headers whose values never reach a span: SigV4's credentials and the caller's own data. */
+const redactedHeaders = new Set([
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "x-amz-security-token",
+  "x-amzn-sagemaker-custom-attributes"
+])
+
+/** A W3C `traceparent` makes the server span a child of the caller's. */
+const parentSpan = (traceparent: string | undefined): Tracer.ExternalSpan | undefined => {
+  const m = traceparent === undefined
+    ? null
+    : /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(traceparent)
+  return m === null ? undefined : Tracer.externalSpan({
+    traceId: m[1]!,
+    spanId: m[2]!,
+    sampled: (parseInt(m[3]!, 16) & 1) === 1
+  })
 }
 
-const errorResponse = (spec: Errors.ErrorSpec, requestId: string): HttpServerResponse.HttpServerResponse =>
-  HttpServerResponse.text(spec.body, {
-    status: spec.status,
-    contentType: spec.contentType,
-    headers: spec.type === undefined
-      ? { "x-amzn-RequestId": requestId }
-      : { "x-amzn-RequestId": requestId, "X-Amzn-ErrorType": spec.type }
+/**
+ * Reads the whole body; beyond `limit` bytes it is drained, not kept, so the client can still read
+ * the 413.
+ */
+const readBody = (
+  request: Http.IncomingMessage,
+  limit: number
+): Effect.Effect<{ readonly size: number; readonly bytes: Uint8Array }, Error> =>
+  Effect.async((resume) => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limit) chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      if (size > limit) return resume(Effect.succeed({ size, bytes: new Uint8Array(0) }))
+      // A plain copy: recorded and model-facing bodies are `Uint8Array`s, not node `Buffer`s.
+      const bytes = new Uint8Array(size)
+      let offset = 0
+      for (const c of chunks) {
+        bytes.set(c, offset)
+        offset += c.length
+      }
+      resume(Effect.succeed({ size, bytes }))
+    }
+    const onError = (cause: Error) => {
+      cleanup()
+      resume(Effect.fail(cause))
+    }
+    const onClose = () => onError(new Error("The request closed before its body ended."))
+    const cleanup = () => {
+      request.off("data", onData)
+      request.off("end", onEnd)
+      request.off("error", onError)
+      request.off("close", onClose)
+    }
+    request.on("data", onData)
+    request.on("end", onEnd)
+    request.on("error", onError)
+    request.on("close", onClose)
+    return Effect.sync(cleanup)
   })
 
-/** Which faults act before the model runs, per operation; the rest need the model's output. */
-const preFaults: Record<Operation, ReadonlySet<FaultKind>> = {
-  invoke: new Set<FaultKind>([
-    "not-ready",
-    "throttle",
-    "throttle-429",
-    "model-error",
-    "stream-error",
-    "service-unavailable",
-    "internal-failure",
-    "internal-stream-failure",
-    "dependency-failure",
-    "access-denied",
-    "html-500",
-    "empty-500",
-    "reset",
-    "stall"
-  ]),
-  stream: new Set<FaultKind>([
-    "not-ready",
-    "throttle",
-    "throttle-429",
-    "model-error",
-    "service-unavailable",
-    "internal-failure",
-    "dependency-failure",
-    "access-denied",
-    "html-500",
-    "empty-500"
-  ]),
-  async: new Set<FaultKind>([
-    "not-ready",
-    "throttle",
-    "throttle-429",
-    "service-unavailable",
-    "internal-failure",
-    "dependency-failure",
-    "access-denied",
-    "html-500",
-    "empty-500",
-    "reset"
-  ]),
-  unknown: new Set<FaultKind>()
-}
+const drained = (response: Http.ServerResponse): Effect.Effect<void> =>
+  Effect.async((resume) => {
+    const onDrain = () => resume(Effect.void)
+    response.once("drain", onDrain)
+    return Effect.sync(() => {
+      response.off("drain", onDrain)
+    })
+  })
 
-const postFaults: Record<Operation, ReadonlySet<FaultKind>> = {
-  invoke: new Set<FaultKind>(["malformed", "truncate"]),
-  stream: new Set<FaultKind>([
-    "malformed",
-    "truncate",
-    "stream-error",
-    "internal-stream-failure",
-    "stall",
-    "bad-crc",
-    "reset"
-  ]),
-  async: new Set<FaultKind>(),
-  unknown: new Set<FaultKind>()
-}
-
-const malformedBody = "This is not a valid model response: the container wrote plain text instead of JSON.\n"
-
-const defaultModelErrorMessage = JSON.stringify({
-  error: "Input validation error: this ModelError was injected by the emulator (fault model-error)",
-  error_type: "validation"
-})
+/** Waits until the socket has handed every written byte to the kernel (bounded). */
+const flushed = (socket: Net.Socket) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100 && socket.writableLength > 0; i++) yield* Effect.sleep(Duration.millis(5))
+    yield* Effect.sleep(Duration.millis(5))
+  })
 
 /**
  * Starts the server; `onServeError` maps a listen failure.
@@ -193,15 +141,11 @@ export const make = <E>(
 ): Effect.Effect<Service, E, Scope.Scope> =>
   Effect.gen(function*() {
     const host = options.host ?? "127.0.0.1"
-    const accountId = options.accountId ?? "123456789012"
-    const defaultRegion = options.region ?? "us-east-1"
-    const maxBodyBytes = options.maxBodyBytes ?? 6_291_456
     const recordLimit = Math.max(1, options.recordLimit ?? 1000)
-    const frames = EventStream.makeEncoder()
+    const handler = Handler.make(options)
 
-    // Per-server state, mutated from node callbacks as well as from handler fibers.
+    // Per-server state, mutated from node callbacks as well as from request fibers.
     let records: Array<MutableRecord> = []
-    const calls = new Map<string, number>()
     let open = 0
     let total = 0
     let closed = 0
@@ -214,8 +158,174 @@ export const make = <E>(
         }
       }
     }
+    const fibers = new Set<Fiber.RuntimeFiber<void>>()
 
-    const nodeServer = Http.createServer()
+    // Request fibers run on the real clock even when the emulator is started under TestClock: its
+    // clients (the AWS SDK) live in real time.
+    const runFork = Runtime.runFork(yield* Effect.withClock(Effect.runtime<never>(), Clock.make()))
+
+    const log = (record: MutableRecord, started: number, status: string) =>
+      options.log === undefined ? Effect.void : Effect.flatMap(
+        Clock.currentTimeMillis,
+        (now) =>
+          options.log!(
+            `${record.method} ${record.path} ${status} ${now - started}ms${
+              record.fault === undefined ? "" : ` fault=${record.fault}`
+            }`
+          )
+      )
+
+    const write = (
+      request: Http.IncomingMessage,
+      response: Http.ServerResponse,
+      envelope: Envelopes.Envelope,
+      record: MutableRecord
+    ): Effect.Effect<void> => {
+      if (envelope._tag === "Body") {
+        response.writeHead(envelope.status, envelope.headers)
+        response.end(envelope.body)
+        return Effect.void
+      }
+      response.writeHead(envelope.status, envelope.headers)
+      return Effect.gen(function*() {
+        for (const frame of envelope.frames) {
+          if (envelope.partDelayMillis > 0) yield* Effect.sleep(Duration.millis(envelope.partDelayMillis))
+          if (!response.write(frame)) yield* drained(response)
+        }
+        switch (envelope.ending) {
+          case "end":
+            response.end()
+            return
+          case "stall":
+            return yield* Effect.never
+          case "reset":
+            yield* flushed(request.socket)
+            record.resetByServer = true
+            request.socket.destroy()
+        }
+      })
+    }
+
+    const serve = (request: Http.IncomingMessage, response: Http.ServerResponse, record: MutableRecord) =>
+      Effect.gen(function*() {
+        const started = yield* Clock.currentTimeMillis
+        const url = request.url ?? "/"
+        const q = url.indexOf("?")
+        const reply = yield* readBody(request, handler.maxBodyBytes).pipe(
+          Effect.option,
+          Effect.flatMap((read) => {
+            if (read._tag === "Some" && read.value.size <= handler.maxBodyBytes) record.body = read.value.bytes
+            return handler.handle({
+              requestId: record.requestId,
+              method: record.method,
+              path: record.path,
+              query: q >= 0 ? url.slice(q + 1) : "",
+              route: { operation: record.operation, endpointName: record.endpointName },
+              headers: record.headers,
+              body: read._tag === "Some" ? read.value : undefined
+            })
+          }),
+          Effect.onInterrupt(() => log(record, started, "aborted"))
+        )
+        record.fault = reply.fault
+        if (reply._tag === "Reset") {
+          record.resetByServer = true
+          request.socket.destroy()
+          yield* log(record, started, "reset")
+          return undefined
+        }
+        record.status = reply.envelope.status
+        yield* log(record, started, String(reply.envelope.status))
+        yield* write(request, response, reply.envelope, record)
+        return reply.envelope
+      })
+
+    /** The span platform HTTP servers open per request, with credentials and caller data redacted. */
+    const traced = (request: Http.IncomingMessage, record: MutableRecord, effect: ReturnType<typeof serve>) =>
+      Effect.useSpan(
+        `http.server ${record.method}`,
+        { kind: "server", captureStackTrace: false, parent: parentSpan(record.headers["traceparent"]) },
+        (span) => {
+          const url = request.url ?? "/"
+          const q = url.indexOf("?")
+          span.attribute("http.request.method", record.method)
+          span.attribute("url.full", `http://${record.headers["host"] ?? host}${url}`)
+          span.attribute("url.path", record.path)
+          if (q >= 0 && q < url.length - 1) span.attribute("url.query", url.slice(q + 1))
+          span.attribute("url.scheme", "http")
+          if (record.headers["user-agent"] !== undefined) {
+            span.attribute("user_agent.original", record.headers["user-agent"])
+          }
+          for (const [name, value] of Object.entries(record.headers)) {
+            span.attribute(`http.request.header.${name}`, redactedHeaders.has(name) ? "<redacted>" : value)
+          }
+          if (request.socket.remoteAddress !== undefined) {
+            span.attribute("client.address", request.socket.remoteAddress)
+          }
+          return Effect.tap(effect, (envelope) => {
+            if (envelope === undefined) return
+            span.attribute("http.response.status_code", envelope.status)
+            for (const [name, value] of Object.entries(envelope.headers)) {
+              span.attribute(`http.response.header.${name}`, value)
+            }
+          })
+        }
+      )
+
+    const onRequest = (request: Http.IncomingMessage, response: Http.ServerResponse) => {
+      const url = request.url ?? "/"
+      const q = url.indexOf("?")
+      const path = q >= 0 ? url.slice(0, q) : url
+      const method = request.method ?? "GET"
+      const headers = flattenHeaders(request.headers)
+      const route = Validation.parseRoute(method, path)
+      const attempt = /attempt=(\d+)/.exec(headers["amz-sdk-request"] ?? "")
+      const record: MutableRecord = {
+        requestId: randomUUID(),
+        method,
+        path,
+        endpointName: route.endpointName,
+        operation: route.operation,
+        headers,
+        body: new Uint8Array(0),
+        status: 0,
+        attempt: attempt === null ? undefined : Number(attempt[1]),
+        fault: undefined,
+        aborted: false,
+        resetByServer: false
+      }
+      records.push(record)
+      if (records.length > recordLimit) records.splice(0, records.length - recordLimit)
+
+      const fiber = runFork(
+        traced(request, record, serve(request, response, record)).pipe(
+          Effect.asVoid,
+          // A defect in a custom `log` or in the emulator itself: the client gets a bare 500.
+          Effect.catchAllDefect(() =>
+            Effect.sync(() => {
+              if (!response.headersSent) response.writeHead(500).end()
+              else response.destroy()
+            })
+          ),
+          Effect.interruptible
+        )
+      )
+      fibers.add(fiber)
+      fiber.addObserver(() => {
+        fibers.delete(fiber)
+      })
+      response.once("close", () => {
+        if (!response.writableFinished && !record.resetByServer) {
+          record.aborted = true
+          closed++
+          notify()
+        }
+        // The client went away (or the server is closing): stop latency, stalls and writes.
+        if (!response.writableEnded && !record.resetByServer) fiber.unsafeInterruptAsFork(FiberId.none)
+      })
+    }
+
+    const nodeServer = Http.createServer(onRequest)
     nodeServer.on("connection", (socket) => {
       open++
       total++
@@ -224,387 +334,32 @@ export const make = <E>(
       })
     })
 
-    const server = yield* NodeHttpServer.make(() => nodeServer, { port: options.port ?? 0, host }).pipe(
-      Effect.mapError((e) => onServeError(e.cause))
-    )
-    // Runs before the platform's close: in-flight and keep-alive sockets would otherwise keep
-    // `server.close()` waiting; destroying them also interrupts their handler fibers.
-    yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        nodeServer.close(() => resume(Effect.void))
-        nodeServer.closeAllConnections()
-      })
-    )
-
-    const endpointConfig = (name: string): EndpointConfig => {
-      let known = options.endpoints === undefined
-      let own: EndpointOptions = {}
-      if (Array.isArray(options.endpoints)) {
-        known = (options.endpoints as ReadonlyArray<string>).includes(name)
-      } else if (options.endpoints !== undefined) {
-        const table = options.endpoints as Readonly<Record<string, EndpointOptions>>
-        known = Object.prototype.hasOwnProperty.call(table, name)
-        if (known) own = table[name] ?? {}
-      }
-      return {
-        known,
-        personality: own.personality ?? options.personality ?? "default",
-        faults: [...toArray(options.faults?.["*"]), ...toArray(options.faults?.[name]), ...toArray(own.faults)],
-        responder: own.responder ?? options.responder,
-        split: own.split ?? options.split ?? { kind: "whole" },
-        partDelayMillis: own.partDelayMillis ?? options.partDelayMillis ?? 0
-      }
-    }
-
-    const readBody = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.suspend(() => {
-        const chunks: Array<Uint8Array> = []
-        let size = 0
-        return Stream.runForEach(request.stream, (chunk) =>
-          Effect.sync(() => {
-            size += chunk.length
-            // Oversize bodies are drained, not kept, so the client can still read the 413.
-            if (size <= maxBodyBytes) chunks.push(chunk)
-          })).pipe(Effect.map(() => ({ size, body: size <= maxBodyBytes ? concat(chunks) : new Uint8Array(0) })))
-      })
-
-    /** Waits until the socket has handed every written byte to the kernel (bounded). */
-    const flushed = (socket: NodeJS.WritableStream & { writableLength: number }) =>
-      Effect.gen(function*() {
-        for (let i = 0; i < 100 && socket.writableLength > 0; i++) yield* Effect.sleep(Duration.millis(5))
-        yield* Effect.sleep(Duration.millis(5))
-      })
-
-    const handle = (request: HttpServerRequest.HttpServerRequest) =>
-      Effect.gen(function*() {
-        const started = yield* Clock.currentTimeMillis
-        const nodeRequest = NodeHttpServerRequest.toIncomingMessage(request)
-        const nodeResponse = NodeHttpServerRequest.toServerResponse(request)
-        const requestId = randomUUID()
-        const url = request.url
-        const q = url.indexOf("?")
-        const path = q >= 0 ? url.slice(0, q) : url
-        const query = q >= 0 ? url.slice(q + 1) : ""
-        const headers = flattenHeaders(nodeRequest.headers)
-        const route = Validation.parseRoute(request.method, path)
-        const attempt = /attempt=(\d+)/.exec(headers["amz-sdk-request"] ?? "")
-        const record: MutableRecord = {
-          requestId,
-          method: request.method,
-          path,
-          endpointName: route.endpointName,
-          operation: route.operation,
-          headers,
-          body: new Uint8Array(0),
-          status: 0,
-          attempt: attempt === null ? undefined : Number(attempt[1]),
-          fault: undefined,
-          aborted: false,
-          resetByServer: false
+    yield* Effect.acquireRelease(
+      Effect.async<void, E>((resume) => {
+        const onError = (cause: Error) => resume(Effect.fail(onServeError(cause)))
+        nodeServer.once("error", onError)
+        try {
+          nodeServer.listen({ port: options.port ?? 0, host }, () => {
+            nodeServer.off("error", onError)
+            resume(Effect.void)
+          })
+        } catch (cause) {
+          // node throws synchronously for an invalid port.
+          nodeServer.off("error", onError)
+          resume(Effect.fail(onServeError(cause)))
         }
-        records.push(record)
-        if (records.length > recordLimit) records.splice(0, records.length - recordLimit)
-        nodeResponse.once("close", () => {
-          if (!nodeResponse.writableFinished && !record.resetByServer) {
-            record.aborted = true
-            closed++
-            notify()
-          }
-        })
-
-        const log = (status: string) =>
-          options.log === undefined ? Effect.void : Effect.flatMap(
-            Clock.currentTimeMillis,
-            (now) =>
-              options.log!(
-                `${request.method} ${path} ${status} ${now - started}ms${
-                  record.fault === undefined ? "" : ` fault=${record.fault}`
-                }`
-              )
-          )
-
-        const reply = yield* decide(request, record, route, path, query, headers, requestId).pipe(
-          Effect.onInterrupt(() => log("aborted"))
-        )
-        record.fault = reply.fault
-        if (reply._tag === "Reset") {
-          record.resetByServer = true
-          nodeRequest.socket.destroy()
-          yield* log("reset")
-          // Nothing may be written any more; the platform interrupts this body when the socket closes.
-          return HttpServerResponse.stream(Stream.never)
-        }
-        record.status = reply.response.status
-        yield* log(String(reply.response.status))
-        return reply.response
-      })
-
-    const decide = (
-      request: HttpServerRequest.HttpServerRequest,
-      record: MutableRecord,
-      route: Validation.Route,
-      path: string,
-      query: string,
-      headers: Record<string, string>,
-      requestId: string
-    ): Effect.Effect<Reply> =>
-      Effect.gen(function*() {
-        const fail = (spec: Errors.ErrorSpec, fault?: FaultKind): Reply =>
-          fault === undefined
-            ? { _tag: "Respond", response: errorResponse(spec, requestId) }
-            : { _tag: "Respond", response: errorResponse(spec, requestId), fault }
-
-        const read = yield* Effect.either(readBody(request))
-        if (read._tag === "Left") return fail(Errors.validation("Could not read the request body."))
-        if (read.right.size > maxBodyBytes) return fail(Errors.payloadTooLarge(maxBodyBytes))
-        const body = read.right.body
-        record.body = body
-
-        if (options.credentials !== undefined) {
-          const denied = yield* SigV4.verify(
-            { method: request.method, path, query, headers, body },
-            options.credentials
-          )
-          if (denied !== undefined) return fail(denied)
-        }
-        const region = SigV4.parseAuthorization(headers["authorization"])?.region ?? defaultRegion
-
-        if (route.operation === "unknown" || route.endpointName === undefined) {
-          return fail(Errors.unknownOperation(request.method, path))
-        }
-        const operation = route.operation
-        const endpointName = route.endpointName
-        const invalid = Validation.validate(operation, endpointName, headers, body.length)
-        if (invalid !== undefined) return fail(Errors.validation(invalid))
-        const config = endpointConfig(endpointName)
-        if (!config.known) return fail(Errors.endpointNotFound(endpointName, accountId))
-
-        // Faults: every matching latency applies; the first other matching fault decides.
-        const call = (calls.get(endpointName) ?? 0) + 1
-        calls.set(endpointName, call)
-        const active = config.faults.filter((f) => f.count === undefined || call <= f.count)
-        const latency = active.reduce((ms, f) => f.kind === "latency" ? ms + f.millis : ms, 0)
-        if (latency > 0) yield* Effect.sleep(Duration.millis(latency))
-        const fault = active.find((f) => preFaults[operation].has(f.kind) || postFaults[operation].has(f.kind))
-        const ctx = { endpointName, region, accountId }
-
-        if (fault !== undefined && preFaults[operation].has(fault.kind)) {
-          switch (fault.kind) {
-            case "not-ready":
-              return fail(Errors.modelNotReady(), fault.kind)
-            case "throttle":
-              return fail(Errors.throttling(), fault.kind)
-            case "throttle-429":
-              return fail(Errors.throttling429(), fault.kind)
-            case "model-error":
-              return fail(
-                Errors.modelError({
-                  ...ctx,
-                  originalStatusCode: fault.originalStatusCode ?? 400,
-                  originalMessage: fault.originalMessage ?? defaultModelErrorMessage
-                }),
-                fault.kind
-              )
-            case "stream-error":
-              return fail(
-                Errors.modelError({
-                  ...ctx,
-                  originalStatusCode: 500,
-                  originalMessage: JSON.stringify({
-                    error: "Incomplete generation",
-                    error_type: "incomplete_generation"
-                  })
-                }),
-                fault.kind
-              )
-            case "service-unavailable":
-              return fail(Errors.serviceUnavailable(), fault.kind)
-            case "internal-failure":
-            case "internal-stream-failure":
-              return fail(Errors.internalFailure(), fault.kind)
-            case "dependency-failure":
-              return fail(Errors.internalDependency(), fault.kind)
-            case "access-denied":
-              return fail(Errors.accessDenied(ctx), fault.kind)
-            case "html-500":
-              return fail(Errors.html500(), fault.kind)
-            case "empty-500":
-              return fail(Errors.empty500(), fault.kind)
-            case "reset":
-              if (operation !== "stream" || fault.afterParts === undefined) return { _tag: "Reset", fault: fault.kind }
-              break
-            case "stall":
-              return yield* Effect.never
-          }
-        }
-
-        if (operation === "async") {
-          const inferenceId = headers["x-amzn-sagemaker-inference-id"] ?? randomUUID()
-          const bucket = `s3://sagemaker-${region}-${accountId}`
-          const key = randomUUID()
-          return {
-            _tag: "Respond",
-            response: HttpServerResponse.text(JSON.stringify({ InferenceId: inferenceId }), {
-              status: 202,
-              contentType: "application/json",
-              headers: {
-                "x-amzn-RequestId": requestId,
-                "X-Amzn-SageMaker-OutputLocation": `${bucket}/async-endpoint-outputs/${endpointName}/${key}.out`,
-                "X-Amzn-SageMaker-FailureLocation": `${bucket}/async-endpoint-failures/${endpointName}/${key}-error.out`
-              }
-            })
-          }
-        }
-
-        const text = decoder.decode(body)
-        const modelRequest: ModelRequest = {
-          endpointName,
-          operation,
-          personality: config.personality,
-          body,
-          text,
-          json: parseJson(text),
-          contentType: headers["content-type"],
-          accept: operation === "invoke" ? headers["accept"] : headers["x-amzn-sagemaker-accept"],
-          customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
-          sessionId: headers["x-amzn-sagemaker-session-id"],
-          headers
-        }
-        const responder = config.responder ?? Personalities.responder(config.personality)
-        const answer: ModelResponse = yield* Effect.suspend(() => {
-          const r = responder(modelRequest)
-          return Effect.isEffect(r) ? r : Effect.succeed(r)
-        }).pipe(
-          Effect.catchAllDefect((defect) =>
-            Effect.succeed<ModelResponse>({
-              status: 500,
-              contentType: "text/plain",
-              body: `Internal Server Error: ${defect instanceof Error ? defect.message : String(defect)}`
-            })
-          )
-        )
-        const chunks = (typeof answer.body === "string" || answer.body instanceof Uint8Array
-          ? [answer.body]
-          : answer.body).map(toBytes)
-        const status = answer.status ?? 200
-        if (status < 200 || status > 299) {
-          return fail(
-            Errors.modelError({ ...ctx, originalStatusCode: status, originalMessage: decoder.decode(concat(chunks)) })
-          )
-        }
-        const contentType = answer.contentType ?? "application/json"
-        const post = fault !== undefined && postFaults[operation].has(fault.kind) ? fault : undefined
-        const common: Record<string, string> = {
-          "x-amzn-RequestId": requestId,
-          "x-Amzn-Invoked-Production-Variant": headers["x-amzn-sagemaker-target-variant"] ?? "AllTraffic"
-        }
-        if (answer.customAttributes !== undefined) {
-          common["X-Amzn-SageMaker-Custom-Attributes"] = answer.customAttributes
-        }
-
-        if (operation === "invoke") {
-          const now = yield* Clock.currentTimeMillis
-          if (headers["x-amzn-sagemaker-session-id"] === "NEW_SESSION") {
-            common["X-Amzn-SageMaker-New-Session-Id"] = `${randomUUID()}; Expires=${isoSeconds(now + 20 * 60_000)}`
-          }
-          if (answer.closedSessionId !== undefined) {
-            common["X-Amzn-SageMaker-Closed-Session-Id"] = answer.closedSessionId
-          }
-          let bytes = post?.kind === "malformed" ? encoder.encode(malformedBody) : concat(chunks)
-          if (post?.kind === "truncate") bytes = bytes.subarray(0, Math.floor(bytes.length / 2))
-          const response = HttpServerResponse.uint8Array(bytes, { status: 200, contentType, headers: common })
-          return post === undefined ? { _tag: "Respond", response } : { _tag: "Respond", response, fault: post.kind }
-        }
-
-        // InvokeEndpointWithResponseStream
-        const parts = EventStream.split(
-          post?.kind === "malformed" ? [encoder.encode(malformedBody)] : chunks,
-          config.split
-        )
-        let out = parts.map(frames.payloadPart)
-        let tail: Stream.Stream<Uint8Array> = Stream.empty
-        if (post !== undefined) {
-          switch (post.kind) {
-            case "stream-error":
-              out = [
-                ...out.slice(0, post.afterParts ?? 1),
-                frames.exception("ModelStreamError", {
-                  Message: post.message ??
-                    "Your model primary did not complete sending the inference response in the allotted time.",
-                  ErrorCode: post.errorCode ?? "ModelInvocationTimeExceeded"
-                })
-              ]
-              break
-            case "internal-stream-failure":
-              out = [
-                ...out.slice(0, post.afterParts ?? 1),
-                frames.exception("InternalStreamFailure", {
-                  Message: "An internal failure occurred while streaming the response."
-                })
-              ]
-              break
-            case "truncate":
-              if (out.length > 0) out[out.length - 1] = EventStream.truncateFrame(out[out.length - 1]!)
-              break
-            case "bad-crc": {
-              const at = Math.min(post.afterParts ?? 1, out.length - 1)
-              if (at >= 0) out[at] = EventStream.corruptCrc(out[at]!)
-              break
-            }
-            case "stall":
-              out = out.slice(0, post.afterParts ?? 1)
-              tail = Stream.never
-              break
-            case "reset": {
-              out = out.slice(0, post.afterParts ?? 0)
-              const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
-              tail = Stream.fromEffect(
-                flushed(socket).pipe(
-                  Effect.zipRight(Effect.sync(() => {
-                    record.resetByServer = true
-                    socket.destroy()
-                  }))
-                )
-              ).pipe(Stream.drain, Stream.concat(Stream.never))
-              break
-            }
-          }
-        }
-        let body$: Stream.Stream<Uint8Array> = Stream.fromIterable(out)
-        if (config.partDelayMillis > 0) {
-          body$ = Stream.mapEffect(
-            body$,
-            (frame) => Effect.as(Effect.sleep(Duration.millis(config.partDelayMillis)), frame)
-          )
-        }
-        const response = HttpServerResponse.stream(Stream.concat(body$, tail), {
-          status: 200,
-          contentType: "application/vnd.amazon.eventstream",
-          headers: { ...common, "X-Amzn-SageMaker-Content-Type": contentType }
-        })
-        return post === undefined ? { _tag: "Respond", response } : { _tag: "Respond", response, fault: post.kind }
-      })
-
-    // The handler runs on the real clock even when the emulator is started under TestClock:
-    // its clients (the AWS SDK) live in real time. Interruptible so a client abort stops latency.
-    const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, handle).pipe(
-      Effect.interruptible,
-      Effect.withClock(Clock.make())
-    )
-    // The server's spans record request headers: redact the credentials SigV4 sends besides
-    // `authorization` (the platform's defaults cover only that and cookies).
-    const redacted = yield* FiberRef.get(Headers.currentRedactedNames)
-    yield* HttpServer.serveEffect(app).pipe(
-      Effect.provideService(HttpServer.HttpServer, server),
-      Effect.locally(Headers.currentRedactedNames, [
-        ...redacted,
-        "x-amz-security-token",
-        "x-amzn-sagemaker-custom-attributes"
-      ])
+      }),
+      // In-flight and keep-alive sockets would keep `close()` waiting: destroy them, which also
+      // interrupts their request fibers; then wait for every fiber, so no timer outlives the scope.
+      () =>
+        Effect.async<void>((resume) => {
+          nodeServer.close(() => resume(Effect.void))
+          nodeServer.closeAllConnections()
+        }).pipe(Effect.zipRight(Effect.suspend(() => Fiber.interruptAll([...fibers]))))
     )
 
-    const address = server.address
-    const port = address._tag === "TcpAddress" ? address.port : 0
+    const address = nodeServer.address()
+    const port = address !== null && typeof address === "object" ? address.port : 0
     const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
 
     const snapshot = (r: MutableRecord): RecordedRequest => ({
@@ -640,7 +395,7 @@ export const make = <E>(
         }),
       reset: Effect.sync(() => {
         records = []
-        calls.clear()
+        handler.resetCounters()
         closed = 0
       })
     } satisfies Service

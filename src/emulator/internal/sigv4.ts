@@ -1,7 +1,7 @@
 /**
  * Server-side SigV4 verification: parse `Authorization`, re-sign the received request with the
  * configured secret through `@smithy/signature-v4` (raw path, raw body, the client's signed headers
- * and date) and compare signatures (PROTOCOL.md §2.4).
+ * and date) and compare signatures (docs/protocol.md §2.4).
  *
  * @since 0.1.0
  * @internal

@@ -1,5 +1,5 @@
 /**
- * Routing and request validation (PROTOCOL.md §2–3). The SDK validates nothing client-side, so the
+ * Routing and request validation (docs/protocol.md §2–3). The SDK validates nothing client-side, so the
  * emulator applies the service model's constraints and reports them in the Coral
  * `N validation error(s) detected: …` format.
  *

@@ -21,7 +21,7 @@ import {
 } from "../../SagemakerError.js"
 import { isStreamException, MAX_BODY_BYTES } from "../limits.js"
 
-/** The SDK's own list of throttling error names (PROTOCOL.md §5). */
+/** The SDK's own list of throttling error names (docs/protocol.md §5). */
 const throttlingNames = new Set([
   "ThrottlingException",
   "Throttling",
@@ -46,7 +46,7 @@ export type ResponseHeaders = Readonly<Record<string, string | undefined>>
  * What went wrong with a request before any response stream opened, stated by a transport.
  *
  * - `ErrorResponse`: the service answered with an error status, and its error type was identified
- *   (`code`, `"Unknown"` when none: PROTOCOL.md §4.1); `message` is the service's text.
+ *   (`code`, `"Unknown"` when none: docs/protocol.md §4.1); `message` is the service's text.
  * - `StreamException`: the response stream's first frame was an exception frame (the SDK fails the
  *   call itself then).
  * - `UnreadableResponse`: a response arrived but could not be read (a non-JSON error body, a body

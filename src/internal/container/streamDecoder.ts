@@ -1,5 +1,5 @@
 /**
- * Pure, incremental decoder for model-container token streams (PROTOCOL.md §6.4, §7).
+ * Pure, incremental decoder for model-container token streams (docs/protocol.md §6.4, §7).
  *
  * Pipeline: `PayloadPart` bytes (arbitrary boundaries) → streaming UTF-8 (`TextDecoder` with
  * `fatal: true` and `{ stream: true }`, so a character split across parts decodes correctly and
@@ -21,6 +21,7 @@
  */
 import * as Data from "effect/Data"
 import type { ContainerStreamFormat, StreamChunk } from "../../StreamChunk.js"
+import * as Fields from "./fields.js"
 
 /** The payload formats the decoder speaks. */
 export type StreamFormat = ContainerStreamFormat
@@ -123,7 +124,7 @@ export type StreamDecodeErrorReason =
  *
  * `events` holds the events the failing call decoded *before* the failure, in order: deliver them
  * before failing the stream, so that everything up to the bad line reaches the consumer
- * (PROTOCOL.md §6.3). `line` is the offending line, truncated to 200 characters.
+ * (docs/protocol.md §6.3). `line` is the offending line, truncated to 200 characters.
  *
  * @internal
  */
@@ -158,6 +159,11 @@ export interface StreamDecoder {
   push(bytes: Uint8Array): Array<DecodedEvent>
   /** Ends the stream: flushes the last unterminated line. Throws {@link StreamDecodeError}. */
   end(): Array<DecodedEvent>
+}
+
+const setUsage = (event: { inputTokens?: number; outputTokens?: number }, usage: Fields.Usage): void => {
+  if (usage.inputTokens !== undefined) event.inputTokens = usage.inputTokens
+  if (usage.outputTokens !== undefined) event.outputTokens = usage.outputTokens
 }
 
 /** @internal */
@@ -553,9 +559,9 @@ class Decoder implements StreamDecoder {
     }
     if (typeof obj.generated_text === "string") event.generatedText = obj.generated_text
     if (hasDetails) {
-      if (typeof details.finish_reason === "string") event.finishReason = details.finish_reason
-      if (typeof details.input_length === "number") event.inputTokens = details.input_length
-      if (typeof details.generated_tokens === "number") event.outputTokens = details.generated_tokens
+      const finishReason = Fields.detailsFinishReason(details)
+      if (finishReason !== undefined) event.finishReason = finishReason
+      setUsage(event, Fields.detailsUsage(details))
     }
     if (this.includeRaw) event.raw = obj
     out.push(event)
@@ -621,8 +627,7 @@ class Decoder implements StreamDecoder {
       }
     }
     if (isObject(usage)) {
-      if (typeof usage.prompt_tokens === "number") event.inputTokens = usage.prompt_tokens
-      if (typeof usage.completion_tokens === "number") event.outputTokens = usage.completion_tokens
+      setUsage(event, Fields.openaiUsage(usage))
       any = any || event.inputTokens !== undefined || event.outputTokens !== undefined
     }
     if (!any) return // role-only chunk, empty content, another choice's chunk

@@ -1,6 +1,7 @@
 /**
  * Payload parts → stream chunks: one channel runs the container-format decoder over the bytes of
- * a response stream and turns what it cannot read into the error table's failures.
+ * a response stream and turns what it cannot read into the error table's failures; a container
+ * that does not stream has its whole JSON answer read as one chunk.
  *
  * @since 0.1.0
  * @internal
@@ -8,12 +9,16 @@
 import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { decodeResponse } from "../../Payload.js"
 import { SagemakerStreamError } from "../../SagemakerError.js"
 import type { SagemakerResponseError } from "../../SagemakerError.js"
 import type { StreamChunk } from "../../StreamChunk.js"
-import { unexpectedResponse } from "../client/errorTable.js"
+import { responseTooLarge, unexpectedResponse } from "../client/errorTable.js"
+import * as Fields from "../container/fields.js"
 import * as StreamDecoder from "../container/streamDecoder.js"
+import { MAX_BODY_BYTES } from "../limits.js"
 
 /**
  * Payload parts → chunks. A line the decoder cannot read ends the stream with a
@@ -73,3 +78,52 @@ export const decodeStream = <E>(
   })
   return Stream.pipeThroughChannel(parts, loop)
 }
+
+/**
+ * Whether the stream route carries a container's whole JSON answer rather than a token stream: a
+ * container that does not stream (JumpStart's first Llama 2 containers, any `application/json`
+ * handler) gets its body relayed as payload parts, with its own content type.
+ */
+export const isWholeBody = (contentType: string | undefined): boolean =>
+  contentType !== undefined && /^application\/json\b/i.test(contentType)
+
+/**
+ * A whole JSON answer relayed on the stream route, as one chunk: the body is gathered (up to
+ * SageMaker's body limit), decoded as `run` decodes it, and its first reply is the chunk's text,
+ * with the finish reason and token counts that its meta carries.
+ */
+export const decodeWholeBody = <E>(
+  endpointName: string,
+  parts: Stream.Stream<Uint8Array, E>
+): Stream.Stream<StreamChunk, E | SagemakerResponseError> =>
+  Stream.fromEffect(
+    Effect.flatMap(
+      Stream.runFold(parts, { chunks: [] as Array<Uint8Array>, bytes: 0 }, (held, part) => {
+        held.bytes += part.length
+        if (held.bytes <= MAX_BODY_BYTES) held.chunks.push(part)
+        return held
+      }),
+      ({ bytes, chunks }) => {
+        if (bytes > MAX_BODY_BYTES) return Effect.fail(responseTooLarge(endpointName, bytes, ""))
+        const body = new Uint8Array(bytes)
+        let offset = 0
+        for (const chunk of chunks) {
+          body.set(chunk, offset)
+          offset += chunk.length
+        }
+        return Effect.map(decodeResponse(endpointName, body), (result): StreamChunk => {
+          const text = result.replies[0] ?? ""
+          const meta = result.meta[0] ?? {}
+          const finishReason = Fields.finishReasonOf(meta)
+          const usage = Fields.usageOf(meta)
+          return {
+            text,
+            generatedText: text,
+            ...(finishReason === undefined ? {} : { finishReason }),
+            ...(usage?.inputTokens === undefined ? {} : { inputTokens: usage.inputTokens }),
+            ...(usage?.outputTokens === undefined ? {} : { outputTokens: usage.outputTokens })
+          }
+        })
+      }
+    )
+  )

@@ -1,16 +1,7 @@
 /**
- * A bound on each wait for a stream's next chunk: `Stream.timeoutFail` at a fraction of its cost
- * per chunk.
- *
- * `Stream.timeoutFail` races every pull against a timer, which forks two fibers per pull: about
- * 60 µs of CPU per pull against 9 without it (100 pulls per stream, 50 streams at a time), and a
- * model streaming token by token makes a pull per token. Here one producer fiber runs the pulls
- * and one watchdog fiber per stream checks the pull in progress, waking once per `duration`
- * whatever the number of chunks: a pull costs two hand-overs instead of two forks.
- *
- * Times come from the `Clock` in the context, so `TestClock` drives it as it drives
- * `Stream.timeoutFail`. On a timeout the stream fails with `onTimeout()` and its scope closes,
- * which interrupts the pull in progress (on the transports: aborts the request).
+ * A bound on each wait for a stream's next chunk: one producer and one watchdog fiber per stream,
+ * because `Stream.timeoutFail` forks two fibers on every pull. Times come from the `Clock`, so
+ * `TestClock` drives it; a timeout fails the stream with `onTimeout()` and closes its scope.
  *
  * @since 0.1.0
  * @internal

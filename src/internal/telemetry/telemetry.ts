@@ -9,6 +9,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
 import type { GenerationResult } from "../../Payload.js"
+import * as Fields from "../container/fields.js"
 
 export const PROVIDER = "aws.sagemaker"
 
@@ -38,30 +39,17 @@ export const requestAttributes = (
   return attributes
 }
 
-const finishReason = (meta: Record<string, unknown>): string | undefined => {
-  if (typeof meta.finish_reason === "string") return meta.finish_reason
-  const details = meta.details
-  return typeof details === "object" && details !== null && "finish_reason" in details &&
-      typeof details.finish_reason === "string"
-    ? details.finish_reason
-    : undefined
-}
-
 /** Response attributes from what the container reported: finish reasons, id, token usage. */
 export const annotateResponse = (result: GenerationResult): Effect.Effect<void> => {
   const attributes: Record<string, unknown> = {}
-  const reasons = result.meta.map(finishReason).filter((reason) => reason !== undefined)
+  const reasons = result.meta.map(Fields.finishReasonOf).filter((reason) => reason !== undefined)
   if (reasons.length > 0) attributes["gen_ai.response.finish_reasons"] = reasons
   const first = result.meta[0]
   if (first !== undefined) {
     if (typeof first.id === "string") attributes["gen_ai.response.id"] = first.id
-    const usage = first.usage
-    if (typeof usage === "object" && usage !== null) {
-      const input = numeric((usage as Record<string, unknown>).prompt_tokens)
-      const output = numeric((usage as Record<string, unknown>).completion_tokens)
-      if (input !== undefined) attributes["gen_ai.usage.input_tokens"] = input
-      if (output !== undefined) attributes["gen_ai.usage.output_tokens"] = output
-    }
+    const usage = Fields.usageOf(first)
+    if (usage?.inputTokens !== undefined) attributes["gen_ai.usage.input_tokens"] = usage.inputTokens
+    if (usage?.outputTokens !== undefined) attributes["gen_ai.usage.output_tokens"] = usage.outputTokens
   }
   return Effect.annotateCurrentSpan(attributes)
 }
@@ -72,9 +60,8 @@ const builtInTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, T
 /**
  * `traced` when a tracer other than Effect's built-in one is in place (`Layer.setTracer`,
  * `Effect.withTracer`, `@effect/opentelemetry`, the DevTools); otherwise `untraced`, which makes no
- * span. A span of the built-in tracer is exported nowhere, yet making it, parenting the call under
- * it and ending it cost 30–60 µs of CPU per `run` at 64 calls in flight (more than the rest of the
- * generator): the one thing lost is the `at SagemakerGenerator.run` line in `Cause.pretty`.
+ * span. A span of the built-in tracer is exported nowhere, yet costs CPU on every call; the one
+ * thing lost is the `at SagemakerGenerator.run` line in `Cause.pretty`.
  */
 export const whenTraced = <A, E, R>(
   traced: () => Effect.Effect<A, E, R>,

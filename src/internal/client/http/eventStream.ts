@@ -1,6 +1,6 @@
 /**
  * An incremental decoder of the AWS event-stream framing of `InvokeEndpointWithResponseStream`
- * (PROTOCOL.md §6.2): bytes in, in whatever pieces the socket delivers them; PayloadPart payloads
+ * (docs/protocol.md §6.2): bytes in, in whatever pieces the socket delivers them; PayloadPart payloads
  * out, in order; the first exception frame or broken frame reported as a `StreamFailure` (the facts
  * `sdkErrors.classifyStreamFailure` turns into a `SagemakerStreamError`).
  *
@@ -84,7 +84,7 @@ const concat = (chunks: ReadonlyArray<Uint8Array>, length: number): Uint8Array =
   return out
 }
 
-/** The value sizes of the non-string header types (PROTOCOL.md §6.2), by type tag. */
+/** The value sizes of the non-string header types (docs/protocol.md §6.2), by type tag. */
 const fixedSizes = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16]
 
 interface FrameHeaders {
@@ -167,7 +167,7 @@ const stringMember = (body: Record<string, unknown>, key: string): string | unde
   return typeof value === "string" ? value : undefined
 }
 
-/** An exception frame, read as the SDK reads it (PROTOCOL.md §6.3). */
+/** An exception frame, read as the SDK reads it (docs/protocol.md §6.3). */
 const exceptionFailure = (type: string, payload: Uint8Array): StreamFailure => {
   const raw = utf8.decode(payload)
   if (!isStreamException(type)) return { name: type, message: raw }

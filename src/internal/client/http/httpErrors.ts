@@ -1,6 +1,6 @@
 /**
  * The HTTP transport's adapter to the error table: reads a raw SageMaker Runtime error response by
- * the rules the AWS SDK applies (PROTOCOL.md §4.1) and states it as a `RequestFailure` for
+ * the rules the AWS SDK applies (docs/protocol.md §4.1) and states it as a `RequestFailure` for
  * `sdkErrors.classify`, which decides the tag. Also the response metadata the SDK reports
  * (`$metadata.requestId`).
  *
@@ -79,7 +79,7 @@ export const unreadableResponse = (
 /**
  * An error response (status ≥ 300) as the SDK reads it: the whole body parsed as JSON (an empty
  * body is `{}`; a body that is not JSON is unreadable, as the SDK's `SyntaxError` is), the error
- * type found by PROTOCOL.md §4.1, the message from `message` ?? `Message` ?? `"UnknownError"`,
+ * type found by docs/protocol.md §4.1, the message from `message` ?? `Message` ?? `"UnknownError"`,
  * and the ModelError members by their exact names.
  */
 export const errorResponse = (statusCode: number, headers: ResponseHeaders, body: Uint8Array): RequestFailure => {

@@ -1,6 +1,6 @@
 /**
  * The lean transport behind the `SagemakerClient` seam: node's `http`/`https` with a keep-alive
- * agent (`nodeHttp.ts`), SigV4 from `@smithy/signature-v4`, errors read by PROTOCOL.md §4.1 and
+ * agent (`nodeHttp.ts`), SigV4 from `@smithy/signature-v4`, errors read by docs/protocol.md §4.1 and
  * streams decoded from the event-stream framing — what the AWS SDK does for these two operations,
  * without its middleware stack.
  *
@@ -9,7 +9,7 @@
  * credential chain, profiles, SSO, `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` and FIPS/dual-stack
  * endpoints keep working exactly as on the SDK transport.
  *
- * Requests are those the SDK sends (PROTOCOL.md §2.4): same method, path, headers and body, minus
+ * Requests are those the SDK sends (docs/protocol.md §2.4): same method, path, headers and body, minus
  * the SDK's user agent and invocation id. Failures are stated as facts and classified by the one
  * error table in `sdkErrors.ts`, so both transports fail with the same tags and fields.
  *

@@ -1,17 +1,8 @@
 /**
  * The lean transport's wire: one HTTP exchange on node's `http`/`https` with a keep-alive agent,
- * as Effects. Nothing here knows SageMaker: the transport signs, builds headers and reads errors.
- *
- * Why not `@effect/platform`'s node `HttpClient`: per request it forks a fiber to send the body
- * beside the one waiting for the response, makes an `AbortController`, parses the URL, registers
- * the response with a `FinalizationRegistry`, wraps it twice and reads the body through a
- * `Stream`. At 64 requests in flight that came to about 450 µs of CPU per request, against about
- * 80 for `node:http` alone and about 150 for the whole signed request (the benchmark's floor).
- * Here a whole call is one `Effect.async`: send, response, body; a stream is one `Effect.async`
- * to open and one per wait for bytes.
- *
- * Interruption destroys the request (and so its socket), as an aborted `fetch` does; a stream's
- * response is destroyed when its scope closes before it ended.
+ * as Effects; a call is one `Effect.async` (send, response, body), a stream one per wait for
+ * bytes, because `@effect/platform`'s client costs several times more CPU per request
+ * (bench/README.md, "Why the internals look as they do"). Interruption destroys the request.
  *
  * @since 0.1.0
  * @internal

@@ -1,13 +1,7 @@
 /**
- * `send` with a per-call abort signal that keeps the SDK's cached middleware stack.
- *
- * With `cacheMiddleware: true` the SDK reuses one resolved handler per command class, but only for
- * `send(command)`; an options object, even `{ abortSignal }` alone, makes it rebuild the whole stack
- * on that call and drop the cache (`@smithy/core` `Client.send`), 1.5× the client CPU per call as
- * measured by `npm run bench -- --experiments`. So the signal travels beside the command, in a
- * WeakMap keyed by the command's input, and a middleware at the innermost position of the stack
- * (step `deserialize`, priority `low`: after signing and the deserializer) hands the request to
- * the HTTP handler with that signal, as the SDK's terminal handler would with `send`'s options.
+ * `send` with a per-call abort signal that keeps the SDK's cached middleware stack: an options
+ * object on `send` makes the SDK rebuild the stack on that call, so the signal travels beside the
+ * command (a WeakMap keyed by its input) to a middleware at the innermost position of the stack.
  *
  * @since 0.1.0
  * @internal

@@ -1,28 +1,10 @@
 /**
- * An `AsyncIterable` as a `Stream` whose end never waits on the iterator, and that costs one
- * Effect step per batch of events rather than per event.
+ * An `AsyncIterable` as a `Stream` whose end never waits on the iterator (closing only stops
+ * pulling; the owner aborts the request), one Effect step per batch of events, and the first event
+ * handed over alone so the first token never waits on the rest of the batch.
  *
- * Closing: `Stream.fromAsyncIterable` awaits `iterator.return()` when the stream closes; on an
- * async generator that is waiting for bytes (a stalled response stream), `return()` queues behind
- * the pending `next()` and never settles, so a timeout or an early close would hang. Here closing
- * the stream only stops pulling (`return()` is never called): the owner aborts the HTTP request,
- * which ends the pending `next()` on its own.
- *
- * Batching: a pull asks the iterator for results as long as they keep coming, and hands over
- * everything that arrived before the event loop's next check phase (`setImmediate`) as one chunk.
- * The SDK's event iterator resolves the events of a socket read one after another in microtasks,
- * so they all reach the consumer together (at most 1,024 at once, so that an iterator that never
- * waits cannot starve the consumer; the end and a failure are handed over at once). Nothing is
- * read ahead of the consumer but the one `next()` in flight when a batch is handed over, which
- * joins the next batch.
- *
- * The first result is the exception: it is handed over alone, as soon as it arrived, and the
- * iterator is asked for more only when the consumer pulls again. Batching it would make the first
- * token wait until the iterator had decoded every other event at hand (the SDK resolves its first
- * event only once the response's first reads arrived, so on the bench all 100 events: about 0.7 ms
- * of work before the first token), for a saving of one pull per stream.
- *
- * A failure of the iterator is delivered after the results that arrived before it.
+ * A batch is everything that arrived before the event loop's next check phase, at most 1,024
+ * results; a failure of the iterator is delivered after the results that arrived before it.
  *
  * @since 0.1.0
  * @internal

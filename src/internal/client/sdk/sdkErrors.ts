@@ -44,7 +44,7 @@ const sdkStreamFailure = (error: unknown): StreamFailure => {
   const modeled = isStreamException(error.name)
   return {
     name: error.name,
-    // Stream-exception objects keep the service's text on `Message` (PROTOCOL.md §6.3).
+    // Stream-exception objects keep the service's text on `Message` (docs/protocol.md §6.3).
     message: modeled ? stringField(error, "Message") ?? error.message : error.message,
     detail: modeled ? stringField(error, "ErrorCode") : undefined,
     code: stringField(error, "code")

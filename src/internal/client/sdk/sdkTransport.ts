@@ -45,7 +45,7 @@ export const sdkConfig = (options: Options): SageMakerRuntimeClientConfig => {
     // Reuse the middleware stack across calls instead of rebuilding it per call.
     cacheMiddleware: true,
     // A socket per request in flight. Node's default of 256 idle sockets stays here: keeping them
-    // all made long soaks slower on this client, for a reason not found yet (bench/README.md).
+    // all made long soaks slower on this client, for a reason not found yet (bench/README.md, soak).
     requestHandler: {
       httpAgent: { keepAlive: true, maxSockets },
       httpsAgent: { keepAlive: true, maxSockets }

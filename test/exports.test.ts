@@ -1,0 +1,76 @@
+/**
+ * The package's entry points: every public module is a subpath of its own, as well as a namespace
+ * of the root barrel, and importing one loads only the modules it needs (never the barrel, never
+ * the emulator from a library module, never a service from a data module).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+
+const root = join(import.meta.dirname, "..")
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  readonly exports: Record<string, { readonly types: string; readonly import: string } | string | null>
+}
+
+/** The public modules: the barrel's namespaces, by name, with their source files. */
+const barrel = readFileSync(join(root, "src", "index.ts"), "utf8")
+const publicModules = [...barrel.matchAll(/^export \* as (\w+) from "\.\/(.+)\.js"$/gm)].map(([, name, file]) => ({
+  name: name!,
+  source: `src/${file}.ts`
+}))
+
+/** The modules a source file loads at run time (type-only imports load nothing). */
+const runtimeGraph = (entry: string): ReadonlySet<string> => {
+  const seen = new Set<string>()
+  const visit = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const text = readFileSync(join(root, file), "utf8")
+    for (const [, spec] of text.matchAll(/^(?:import|export)\s+(?!type\b)[^"]*?from\s+"(\.[^"]+)"/gm)) {
+      visit(relative(root, resolve(dirname(join(root, file)), spec!.replace(/\.js$/, ".ts"))))
+    }
+  }
+  visit(entry)
+  return seen
+}
+
+describe("entry points", () => {
+  it("the barrel has every public module", () => {
+    assert.deepStrictEqual(publicModules.map((m) => m.name).sort(), [
+      "Payload",
+      "RetryPolicy",
+      "SagemakerClient",
+      "SagemakerEmulator",
+      "SagemakerError",
+      "SagemakerGenerator",
+      "Secret",
+      "StreamChunk"
+    ])
+  })
+
+  it("each public module is a subpath export pointing at its built file and types", () => {
+    for (const { name, source } of publicModules) {
+      const built = source.replace(/^src\//, "./dist/").replace(/\.ts$/, "")
+      assert.deepStrictEqual(pkg.exports[`./${name}`], { types: `${built}.d.ts`, import: `${built}.js` }, name)
+    }
+    assert.isNull(pkg.exports["./internal/*"])
+  })
+
+  it("importing a module loads neither the barrel nor modules it does not need", () => {
+    const loads = Object.fromEntries(publicModules.map(({ name, source }) => {
+      const graph = runtimeGraph(source)
+      assert.isFalse(graph.has("src/index.ts"), `${name} loads the barrel`)
+      return [name, publicModules.filter((other) => other.name !== name && graph.has(other.source)).map((m) => m.name)]
+    }))
+    assert.deepStrictEqual(loads, {
+      Payload: ["SagemakerError"],
+      RetryPolicy: [],
+      SagemakerClient: ["SagemakerError"],
+      SagemakerEmulator: [],
+      SagemakerError: [],
+      SagemakerGenerator: ["Payload", "RetryPolicy", "SagemakerClient", "SagemakerError", "Secret", "StreamChunk"],
+      Secret: [],
+      StreamChunk: []
+    })
+  })
+})
