@@ -1,7 +1,8 @@
 /**
- * The package's entry points: every public module is a subpath of its own, as well as a namespace
- * of the root barrel, and importing one loads only the modules it needs (never the barrel, never
- * the emulator from a library module, never a service from a data module).
+ * The package's entry points: every public module is a subpath of its own (ESM only: `require`
+ * gets a clear error) as well as a namespace of the root barrel, and importing one loads only the
+ * modules it needs (never the barrel, never the emulator from a library module, never a service
+ * from a data module).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
@@ -9,7 +10,10 @@ import { dirname, join, relative, resolve } from "node:path"
 
 const root = join(import.meta.dirname, "..")
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
-  readonly exports: Record<string, { readonly types: string; readonly import: string } | string | null>
+  readonly exports: Record<
+    string,
+    { readonly types: string; readonly import: string; readonly require: string } | string | null
+  >
 }
 
 /** The public modules: the barrel's namespaces, by name, with their source files. */
@@ -51,7 +55,11 @@ describe("entry points", () => {
   it("each public module is a subpath export pointing at its built file and types", () => {
     for (const { name, source } of publicModules) {
       const built = source.replace(/^src\//, "./dist/").replace(/\.ts$/, "")
-      assert.deepStrictEqual(pkg.exports[`./${name}`], { types: `${built}.d.ts`, import: `${built}.js` }, name)
+      assert.deepStrictEqual(
+        pkg.exports[`./${name}`],
+        { types: `${built}.d.ts`, import: `${built}.js`, require: "./src/esm-only.cjs" },
+        name
+      )
     }
     assert.isNull(pkg.exports["./internal/*"])
   })

@@ -1,100 +1,153 @@
 /**
- * `effect-sagemaker emulator`: serves the SageMaker Runtime emulator until Ctrl-C.
+ * `effect-sagemaker emulator`: serves the SageMaker Runtime emulator until SIGINT or SIGTERM.
  *
  * @since 0.1.0
  * @internal
  */
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as SagemakerEmulator from "../emulator/SagemakerEmulator.js"
-import { SagemakerValidationError } from "../SagemakerError.js"
-import { parseList } from "./parse.js"
+import { type CommandSpec, type ParsedArgs, type UsageError, usageError } from "./args.js"
+import { nonEmpty, parseList, parseWholeNumber } from "./parse.js"
 
-const port = Options.integer("port").pipe(
-  Options.withDefault(8080),
-  Options.withDescription("Port (0: a free port the system picks)")
-)
-const host = Options.text("host").pipe(
-  Options.withDefault("127.0.0.1"),
-  Options.withDescription("Address to listen on")
-)
-const personality = Options.choice("personality", SagemakerEmulator.personalities).pipe(
-  Options.withDefault("default" as const),
-  Options.withDescription("The model container every endpoint imitates")
-)
-const endpoints = Options.text("endpoints").pipe(
-  Options.optional,
-  Options.withDescription("Serve only these endpoint names (comma-separated); others are not found")
-)
-const faults = Options.text("fault").pipe(
-  Options.repeated,
-  Options.withDescription(
-    `ENDPOINT:KIND[:ARG], e.g. ep-nr:not-ready:1000 (ENDPOINT * for all). Kinds: ${
-      SagemakerEmulator.faultKinds.join(", ")
-    }`
-  )
-)
-const split = Options.text("split").pipe(
-  Options.optional,
-  Options.withDescription("How stream payloads are cut: whole, fixed:N, inside-lines, inside-utf8, bytes")
-)
-const verifySignatures = Options.boolean("verify-signatures").pipe(
-  Options.withDescription("Check SigV4 signatures against AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
-)
-
-const usageError = (field: string, rule: string) => new SagemakerValidationError({ field, rule })
-
-/** `ENDPOINT:KIND[:ARG]` → endpoint and fault. */
-const parseFaultOption = (spec: string) => {
-  const at = spec.indexOf(":")
-  if (at <= 0) return Either.left(`--fault expects ENDPOINT:KIND[:ARG], got "${spec}"`)
-  return Either.map(SagemakerEmulator.parseFault(spec.slice(at + 1)), (fault) => [spec.slice(0, at), fault] as const)
+export const spec: CommandSpec = {
+  name: "emulator",
+  summary: "Serve a local SageMaker Runtime emulator",
+  operands: "",
+  details: [
+    "Serves InvokeEndpoint and InvokeEndpointWithResponseStream until SIGINT (Ctrl-C) or SIGTERM, logging " +
+    "one line per request on stdout. Point the AWS SDK or effect-sagemaker generate at the URL it prints, " +
+    "e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8080."
+  ],
+  options: [
+    {
+      name: "port",
+      kind: "value",
+      placeholder: "N",
+      description: "The port, 0 to 65535 (0: a free port the system picks)",
+      default: "8080"
+    },
+    { name: "host", kind: "value", placeholder: "ADDRESS", description: "Address to listen on", default: "127.0.0.1" },
+    {
+      name: "personality",
+      kind: "value",
+      placeholder: "NAME",
+      description: `The model container every endpoint imitates: ${SagemakerEmulator.personalities.join(", ")}`,
+      default: "default"
+    },
+    {
+      name: "endpoints",
+      kind: "value",
+      placeholder: "A,B",
+      description: "Serve only these endpoint names; others are not found",
+      default: "every name"
+    },
+    {
+      name: "fault",
+      kind: "repeated",
+      placeholder: "ENDPOINT:KIND[:ARG]",
+      description: `A fault, e.g. ep-nr:not-ready:2 (ENDPOINT * for all). Kinds: ${
+        SagemakerEmulator.faultKinds.join(", ")
+      }`,
+      default: "none"
+    },
+    {
+      name: "split",
+      kind: "value",
+      placeholder: "HOW",
+      description: "How stream payloads are cut: whole, fixed:N, inside-lines, inside-utf8, bytes",
+      default: "whole"
+    },
+    {
+      name: "verify-signatures",
+      kind: "flag",
+      description: "Check SigV4 signatures against AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+    }
+  ],
+  maxOperands: 0,
+  operandHint: "emulator takes options only",
+  instead: { "version": "effect-sagemaker --version" }
 }
 
-export const command = Command.make(
-  "emulator",
-  { port, host, personality, endpoints, faults, split, verifySignatures },
-  (input) =>
-    Effect.gen(function*() {
-      const faultMap: Record<string, Array<SagemakerEmulator.Fault>> = {}
-      for (const spec of input.faults) {
-        const [endpoint, fault] = yield* Either.mapLeft(parseFaultOption(spec), (rule) => usageError("--fault", rule))
-        ;(faultMap[endpoint] ??= []).push(fault)
-      }
-      const splitStrategy = Option.isNone(input.split)
-        ? undefined
-        : yield* Either.mapLeft(SagemakerEmulator.parseSplit(input.split.value), (rule) => usageError("--split", rule))
-      const credentials = input.verifySignatures
-        ? [
-          yield* Config.all({
-            accessKeyId: Config.string("AWS_ACCESS_KEY_ID"),
-            secretAccessKey: Config.redacted("AWS_SECRET_ACCESS_KEY")
-          }).pipe(
-            Effect.map((c) => ({ accessKeyId: c.accessKeyId, secretAccessKey: Redacted.value(c.secretAccessKey) }))
-          )
-        ]
-        : undefined
-      const emulator = yield* SagemakerEmulator.make({
-        port: input.port,
-        host: input.host,
-        personality: input.personality,
-        ...(Option.isSome(input.endpoints) ? { endpoints: parseList(input.endpoints.value) } : {}),
-        faults: faultMap,
-        ...(splitStrategy === undefined ? {} : { split: splitStrategy }),
-        ...(credentials === undefined ? {} : { credentials }),
-        log: (line) => Console.log(line)
-      })
-      yield* Console.error(
-        `SageMaker Runtime emulator listening on ${emulator.url} (personality ${input.personality}` +
-          `${input.verifySignatures ? ", checking signatures" : ""}). Ctrl-C stops it.\n` +
-          `Point the SDK or the CLI at it with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=${emulator.url}`
+/** `ENDPOINT:KIND[:ARG]` → endpoint and fault. */
+const parseFaultOption = (spec: string): Either.Either<readonly [string, SagemakerEmulator.Fault], UsageError> => {
+  const at = spec.indexOf(":")
+  if (at <= 0) return Either.left(usageError(`--fault expects ENDPOINT:KIND[:ARG], got "${spec}"`))
+  return Either.map(
+    Either.mapLeft(SagemakerEmulator.parseFault(spec.slice(at + 1)), (rule) => usageError(`--fault: ${rule}`)),
+    (fault) => [spec.slice(0, at), fault] as const
+  )
+}
+
+/** The emulator's options from the command line, checked. */
+const options = (args: ParsedArgs): Effect.Effect<SagemakerEmulator.Options, UsageError> =>
+  Effect.gen(function*() {
+    const text = (name: string) => args.values.get(name)
+    const port = yield* parseWholeNumber("--port", text("port") ?? "8080", 0, 65535)
+    const host = yield* nonEmpty("--host", text("host") ?? "127.0.0.1")
+    const personality = text("personality") ?? "default"
+    if (!SagemakerEmulator.isPersonality(personality)) {
+      return yield* usageError(
+        `--personality must be one of ${SagemakerEmulator.personalities.join(", ")}, got "${personality}"`
       )
-      return yield* Effect.never
-    }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Serve a local SageMaker Runtime emulator"))
+    }
+    const endpointsText = text("endpoints")
+    const endpoints = endpointsText === undefined ? undefined : parseList(endpointsText)
+    if (endpoints !== undefined && endpoints.length === 0) {
+      return yield* usageError(`--endpoints must list endpoint names (A,B), got "${endpointsText}"`)
+    }
+    const faults: Record<string, Array<SagemakerEmulator.Fault>> = {}
+    for (const spec of args.repeated.get("fault") ?? []) {
+      const [endpoint, fault] = yield* parseFaultOption(spec)
+      ;(faults[endpoint] ??= []).push(fault)
+    }
+    const splitText = text("split")
+    const split = splitText === undefined
+      ? undefined
+      : yield* Either.mapLeft(SagemakerEmulator.parseSplit(splitText), (rule) => usageError(`--split: ${rule}`))
+    let credentials: SagemakerEmulator.Options["credentials"]
+    if (args.flags.has("verify-signatures")) {
+      const keys = yield* Effect.orDie(Config.all({
+        accessKeyId: Config.option(Config.string("AWS_ACCESS_KEY_ID")),
+        secretAccessKey: Config.option(Config.redacted("AWS_SECRET_ACCESS_KEY"))
+      }))
+      if (Option.isNone(keys.accessKeyId) || Option.isNone(keys.secretAccessKey)) {
+        return yield* usageError("--verify-signatures needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to be set")
+      }
+      credentials = [{
+        accessKeyId: keys.accessKeyId.value,
+        // The emulator checks signatures with it, as SageMaker would: it is never printed.
+        secretAccessKey: Redacted.value(keys.secretAccessKey.value)
+      }]
+    }
+    return {
+      port,
+      host,
+      personality,
+      faults,
+      ...(endpoints === undefined ? {} : { endpoints }),
+      ...(split === undefined ? {} : { split }),
+      ...(credentials === undefined ? {} : { credentials }),
+      log: (line) => Console.log(line)
+    }
+  })
+
+/** Serves until interrupted (a signal): closing the scope closes the server and its connections. */
+export const run = (
+  args: ParsedArgs
+): Effect.Effect<never, UsageError | SagemakerEmulator.EmulatorServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const checked = yield* options(args)
+    const emulator = yield* SagemakerEmulator.make(checked)
+    yield* Console.error(
+      `SageMaker Runtime emulator listening on ${emulator.url} (personality ${checked.personality}` +
+        `${checked.credentials === undefined ? "" : ", checking signatures"}). Ctrl-C or SIGTERM stops it.\n` +
+        `Point the SDK or the CLI at it with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=${emulator.url}`
+    )
+    return yield* Effect.never
+  })

@@ -1,7 +1,8 @@
 /**
  * Routing and request validation (docs/protocol.md §2–3). The SDK validates nothing client-side, so the
  * emulator applies the service model's constraints and reports them in the Coral
- * `N validation error(s) detected: …` format.
+ * `N validation error(s) detected: …` format. It keeps its own copy of the constraints, apart
+ * from the client's routing table: the emulator is the oracle the client is tested against.
  *
  * @since 0.1.0
  * @internal

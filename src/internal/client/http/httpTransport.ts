@@ -35,11 +35,6 @@ import type {
 } from "../../../SagemakerClient.js"
 import { AWSConfigurationError, type SagemakerStreamError } from "../../../SagemakerError.js"
 import { isStreamException, MAX_BODY_BYTES } from "../../limits.js"
-import * as Routing from "../routing.js"
-import { EventStreamDecoder } from "./eventStream.js"
-import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
-import { fromSdkError } from "../sdk/sdkErrors.js"
-import * as NodeHttp from "./nodeHttp.js"
 import {
   classify,
   classifyStreamFailure,
@@ -47,6 +42,11 @@ import {
   responseTooLarge,
   type StreamFailure
 } from "../errorTable.js"
+import * as Routing from "../routing.js"
+import { fromSdkError } from "../sdk/sdkErrors.js"
+import { EventStreamDecoder } from "./eventStream.js"
+import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
+import * as NodeHttp from "./nodeHttp.js"
 
 /** What the transport needs from the SDK transport's set-up. */
 export interface Options {
