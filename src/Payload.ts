@@ -9,9 +9,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { responseTooLarge, unexpectedResponse } from "./internal/client/errorTable.js"
+import { containerReportedError, responseTooLarge, unexpectedResponse } from "./internal/client/errorTable.js"
 import { MAX_BODY_BYTES } from "./internal/limits.js"
-import { SagemakerResponseError } from "./SagemakerError.js"
+import type { SagemakerInferenceError, SagemakerResponseError } from "./SagemakerError.js"
 
 /**
  * What `run` returns: one `meta` entry per reply (Haystack repeats the list once per reply).
@@ -25,8 +25,90 @@ export interface GenerationResult {
 }
 
 /**
+ * Your own request body: built from the prompt, the merged generation kwargs and whether the call
+ * streams; the result must be JSON.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestFormatFunction = (
+  prompt: string,
+  generationKwargs: Readonly<Record<string, unknown>>,
+  stream: boolean
+) => unknown
+
+/**
+ * What a request body looks like, for the container behind the endpoint:
+ *
+ * - `"haystack"` (the default): `{"inputs": prompt, "parameters": kwargs}`, plus `"stream": true`
+ *   when streaming; TGI's generate route, LMI, JumpStart.
+ * - `"chat"`: `{"messages": [{"role": "user", "content": prompt}], ...kwargs}`: the Messages API
+ *   of TGI 2.4 and later, LMI and vLLM.
+ * - `"completions"`: `{"prompt": prompt, ...kwargs}`: legacy completions (TGI, vLLM).
+ * - a function: your own body.
+ *
+ * For `chat` and `completions` the kwargs are top-level fields, Haystack's `max_new_tokens`
+ * becomes `max_tokens` unless that is set, and a stream asks for `"stream": true` and a usage
+ * chunk (`stream_options.include_usage`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestFormat = "haystack" | "chat" | "completions" | RequestFormatFunction
+
+/**
+ * The named request formats, the default first.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const requestFormats: ReadonlyArray<Exclude<RequestFormat, RequestFormatFunction>> = [
+  "haystack",
+  "chat",
+  "completions"
+]
+
+/** The kwargs of an OpenAI-style body: top-level, with `max_tokens` for Haystack's `max_new_tokens`. */
+const openaiFields = (kwargs: Readonly<Record<string, unknown>>, stream: boolean): Record<string, unknown> => {
+  const { max_new_tokens, ...rest } = kwargs
+  const fields: Record<string, unknown> = rest
+  if (max_new_tokens !== undefined && rest.max_tokens === undefined) fields.max_tokens = max_new_tokens
+  if (stream) {
+    fields.stream = true
+    fields.stream_options = {
+      include_usage: true,
+      ...(Predicate.isRecord(rest.stream_options) ? rest.stream_options : {})
+    }
+  }
+  return fields
+}
+
+/**
+ * The body of a request in one of the named formats, as a JSON value.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const requestBody = (
+  format: Exclude<RequestFormat, RequestFormatFunction>,
+  prompt: string,
+  parameters: Readonly<Record<string, unknown>>,
+  stream: boolean
+): Record<string, unknown> => {
+  switch (format) {
+    case "haystack":
+      return stream ? { inputs: prompt, parameters, stream: true } : { inputs: prompt, parameters }
+    case "chat":
+      return { messages: [{ role: "user", content: prompt }], ...openaiFields(parameters, stream) }
+    case "completions":
+      return { prompt, ...openaiFields(parameters, stream) }
+  }
+}
+
+/**
  * Haystack's request body, `{"inputs": prompt, "parameters": kwargs}`, plus `"stream": true` for
- * the streaming operation (TGI and LMI stream only when asked).
+ * the streaming operation (TGI and LMI stream only when asked), or the body of another named
+ * format, as UTF-8 JSON.
  *
  * @since 0.1.0
  * @category constructors
@@ -34,10 +116,13 @@ export interface GenerationResult {
 export const encodeRequest = (
   prompt: string,
   parameters: Readonly<Record<string, unknown>>,
-  options?: { readonly stream?: boolean | undefined }
+  options?: {
+    readonly stream?: boolean | undefined
+    readonly format?: Exclude<RequestFormat, RequestFormatFunction> | undefined
+  }
 ): Uint8Array =>
   encoder.encode(
-    JSON.stringify(options?.stream ? { inputs: prompt, parameters, stream: true } : { inputs: prompt, parameters })
+    JSON.stringify(requestBody(options?.format ?? "haystack", prompt, parameters, options?.stream === true))
   )
 
 const encoder = new TextEncoder()
@@ -77,23 +162,75 @@ export const JumpStartGeneration = Schema.Struct({ generation: Schema.Union(Sche
 export const Generation = Schema.Union(TextGeneration, JumpStartGeneration)
 
 /**
+ * A tool call of a chat completion. `function.arguments` is a JSON string (OpenAI, vLLM, LMI) or
+ * an object (TGI); {@link normalize} makes it a string.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolCall = Schema.Struct({
+  function: Schema.Struct({
+    name: Schema.String,
+    arguments: Schema.optional(Schema.Union(Schema.String, Rest, Schema.Null))
+  }, Rest)
+}, Rest)
+
+/**
+ * The assistant's message of a chat completion: its `content` is `null` or absent when it only
+ * calls tools.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AssistantMessage = Schema.Struct({
+  content: Schema.optional(Schema.NullOr(Schema.String)),
+  tool_calls: Schema.optional(Schema.NullOr(Schema.Array(ToolCall)))
+}, Rest)
+
+/**
  * OpenAI chat completion (TGI Messages API, LMI chat, vLLM).
  *
  * @since 0.1.0
  * @category schemas
  */
 export const ChatCompletion = Schema.Struct({
-  choices: Schema.NonEmptyArray(Schema.Struct({ message: ChatMessage }, Rest))
+  choices: Schema.NonEmptyArray(Schema.Struct({ message: AssistantMessage }, Rest))
 }, Rest)
 
 /**
- * Every response body understood: a chat completion, a non-empty list of generations, or one
- * generation object.
+ * Legacy completions, `choices[].text` (TGI's `prompt` bodies, vLLM, LMI).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const ResponseBody = Schema.Union(ChatCompletion, Schema.NonEmptyArray(Generation), Generation)
+export const Completion = Schema.Struct({
+  choices: Schema.NonEmptyArray(Schema.Struct({ text: Schema.String }, Rest))
+}, Rest)
+
+/**
+ * LMI's `3p` (Bedrock-style) envelope: `{"body": {"generation": ...}, "metering": ...}`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ThirdPartyEnvelope = Schema.Struct({
+  body: Schema.Struct({ generation: Schema.String }, Rest)
+}, Rest)
+
+/**
+ * Every response body understood: a chat completion, a completion, a `3p` envelope, a non-empty
+ * list of generations, or one generation object.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ResponseBody = Schema.Union(
+  ChatCompletion,
+  Completion,
+  ThirdPartyEnvelope,
+  Schema.NonEmptyArray(Generation),
+  Generation
+)
 
 /**
  * @since 0.1.0
@@ -117,22 +254,54 @@ const normalizeGeneration = (element: typeof Generation.Type): { reply: string; 
     : { reply: generation.content, meta: { ...meta, ...omit(generation, "content") } }
 }
 
+/** A tool call with `function.arguments` as a JSON string, whatever form the container sent. */
+const normalizeToolCall = (call: typeof ToolCall.Type): Record<string, unknown> => {
+  const args = call.function.arguments
+  return typeof args === "string"
+    ? call
+    : { ...call, function: { ...call.function, arguments: args == null ? "{}" : JSON.stringify(args) } }
+}
+
+const topLevel = (body: Readonly<Record<string, unknown>>): Record<string, unknown> => {
+  const top: Record<string, unknown> = {}
+  for (const key of ["id", "model", "usage"]) if (key in body) top[key] = body[key]
+  return top
+}
+
 /**
- * Normalizes a decoded body to replies and one meta entry per reply. For a chat completion, meta
- * is each choice without its message content, plus the top-level `id`, `model` and `usage`.
+ * Normalizes a decoded body to replies and one meta entry per reply.
+ *
+ * - A chat completion: the reply is the message's content (`""` for a message that only calls
+ *   tools); meta is the choice without its content, its `tool_calls` with `function.arguments` as
+ *   JSON strings, plus the top-level `id`, `model` and `usage`.
+ * - A completion: the reply is `text`; meta is the choice without it, plus `id`, `model`, `usage`.
+ * - A `3p` envelope: the reply is `body.generation`; meta is the rest of `body` and the envelope.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const normalize = (body: ResponseBody): GenerationResult => {
   if (!Array.isArray(body) && "choices" in body && Array.isArray(body.choices)) {
-    const completion = body as typeof ChatCompletion.Type
-    const top: Record<string, unknown> = {}
-    for (const key of ["id", "model", "usage"]) if (key in completion) top[key] = completion[key]
-    return {
-      replies: completion.choices.map((choice) => choice.message.content),
-      meta: completion.choices.map((choice) => ({ ...choice, message: omit(choice.message, "content"), ...top }))
+    const top = topLevel(body)
+    if (Schema.is(ChatCompletion)(body)) {
+      return {
+        replies: body.choices.map((choice) => choice.message.content ?? ""),
+        meta: body.choices.map((choice) => {
+          const message = omit(choice.message, "content")
+          const toolCalls = choice.message.tool_calls
+          if (Array.isArray(toolCalls)) message.tool_calls = toolCalls.map(normalizeToolCall)
+          return { ...choice, message, ...top }
+        })
+      }
     }
+    const completion = body as typeof Completion.Type
+    return {
+      replies: completion.choices.map((choice) => choice.text),
+      meta: completion.choices.map((choice) => ({ ...omit(choice, "text"), ...top }))
+    }
+  }
+  if (!Array.isArray(body) && "body" in body && Schema.is(ThirdPartyEnvelope)(body)) {
+    return { replies: [body.body.generation], meta: [{ ...omit(body.body, "generation"), ...omit(body, "body") }] }
   }
   const elements = (Array.isArray(body) ? body : [body]) as ReadonlyArray<typeof Generation.Type>
   const normalized = elements.map(normalizeGeneration)
@@ -164,8 +333,58 @@ const explain = (value: unknown): string => {
     return `in element ${index}: ${explainElement(value[index])}`
   }
   if (!Predicate.isRecord(value)) return `type: ${jsonType(value)} ${expected}`
-  if ("choices" in value) return `chat completion without a string choices[].message.content`
+  if ("choices" in value) {
+    return `"choices" without a choices[].message (chat completion) or a string choices[].text (completion)`
+  }
   return explainElement(value)
+}
+
+const isNumberArray = (u: unknown): boolean => Array.isArray(u) && u.length > 0 && u.every((n) => typeof n === "number")
+
+/** A body that holds vectors, not text: TEI's `[[...]]`, vLLM's `data[].embedding`, JumpStart's `embedding`. */
+const looksLikeEmbeddings = (value: unknown): string | undefined => {
+  if (Array.isArray(value) && isNumberArray(value[0])) return "a list of vectors"
+  if (!Predicate.isRecord(value)) return undefined
+  if (isNumberArray(value.embedding) || (Array.isArray(value.embedding) && isNumberArray(value.embedding[0]))) {
+    return `an "embedding" key`
+  }
+  if (Array.isArray(value.embeddings)) return `an "embeddings" key`
+  if (Array.isArray(value.data) && Predicate.isRecord(value.data[0]) && Array.isArray(value.data[0].embedding)) {
+    return `"data[].embedding"`
+  }
+  return undefined
+}
+
+/** The text of a container's own error report: `error` (a string or `{message}`), `message`, `error_msg`. */
+const containerErrorText = (record: Readonly<Record<string, unknown>>): string | undefined => {
+  const error = record.error
+  if (typeof error === "string") return error
+  if (Predicate.isRecord(error) && typeof error.message === "string") return error.message
+  if (typeof record.error_msg === "string") return record.error_msg
+  return typeof record.message === "string" ? record.message : undefined
+}
+
+/**
+ * LMI reports a failed generation inside an HTTP 200: `{"generated_text": "", "details":
+ * {"finish_reason": "error"}}`, or `{"generated_text": null, "error": ..., "code": ...}`. Taking
+ * either for a reply would be a silent wrong answer.
+ */
+const containerErrorIn = (value: unknown): string | undefined => {
+  for (const element of Array.isArray(value) ? value : [value]) {
+    if (!Predicate.isRecord(element)) continue
+    const details = element.details
+    if (Predicate.isRecord(details) && details.finish_reason === "error") {
+      return containerErrorText(element) ?? (Predicate.isRecord(details) ? containerErrorText(details) : undefined) ??
+        "the model container reported an error mid-generation (finish_reason \"error\")"
+    }
+    if ("generated_text" in element && element.generated_text === null && element.error != null) {
+      const text = containerErrorText(element) ?? JSON.stringify(element.error)
+      return typeof element.code === "number" || typeof element.code === "string"
+        ? `${text} (code ${element.code})`
+        : text
+    }
+  }
+  return undefined
 }
 
 const explainElement = (element: unknown): string => {
@@ -233,8 +452,8 @@ const truncate = (text: string): string =>
 export const decodeResponse = (
   endpointName: string,
   bytes: Uint8Array
-): Effect.Effect<GenerationResult, SagemakerResponseError> =>
-  Effect.suspend(() => {
+): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> =>
+  Effect.suspend((): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> => {
     const refuse = (detail: string, body: string) =>
       Effect.fail(unexpectedResponse(endpointName, detail, truncate(body)))
     if (bytes.length > MAX_RESPONSE_BYTES) {
@@ -257,8 +476,18 @@ export const decodeResponse = (
       return refuse(`body: not JSON (${(error as Error).message})`, text)
     }
     if (mayHoldProtoKey(text)) dropProtoKeys(json)
+    const containerError = containerErrorIn(json)
+    if (containerError !== undefined) return Effect.fail(containerReportedError(endpointName, containerError))
     return Either.match(decodeBody(json), {
-      onLeft: () => refuse(explain(json), text),
+      onLeft: () => {
+        const embeddings = looksLikeEmbeddings(json)
+        return refuse(
+          embeddings === undefined
+            ? explain(json)
+            : `the body looks like an embeddings response (${embeddings}), not generated text`,
+          text
+        )
+      },
       onRight: (body) => Effect.succeed(normalize(body))
     })
   })

@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { timedOut } from "./internal/client/errorTable.js"
+import * as RequestBody from "./internal/container/requestBody.js"
 import * as StreamDecoder from "./internal/container/streamDecoder.js"
 import * as HaystackClientOptions from "./internal/haystack/clientOptions.js"
 import * as HaystackDefaults from "./internal/haystack/defaults.js"
@@ -152,6 +153,12 @@ export interface GenerationOptions {
   readonly model: string
   /** Default, and also when `{}` is given: `{ max_new_tokens: 1024 }`. */
   readonly generationKwargs?: Readonly<Record<string, unknown>> | null | undefined
+  /**
+   * The request body the container speaks: `"haystack"` (default, `{inputs, parameters}`),
+   * `"chat"` (`{messages, ...kwargs}`), `"completions"` (`{prompt, ...kwargs}`) or your own
+   * function (see `Payload.RequestFormat`). A function cannot be written to a dict.
+   */
+  readonly requestFormat?: Payload.RequestFormat | undefined
   /** The token-stream format of `stream`; default `auto` (detected from the first line). */
   readonly streamFormat?: StreamFormat | undefined
   /**
@@ -284,6 +291,8 @@ const validate = (options: Options): Effect.Effect<GenerationSettings, Sagemaker
     if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
       return yield* validationError("maxConcurrency", `must be a whole number of at least 1, got ${maxConcurrency}`)
     }
+    const formatProblem = RequestBody.checkFormat(options.requestFormat)
+    if (formatProblem !== undefined) return yield* validationError("requestFormat", formatProblem)
     const streamFormat = options.streamFormat
     if (streamFormat !== undefined && !StreamChunkModule.streamFormats.includes(streamFormat)) {
       return yield* validationError(
@@ -334,6 +343,7 @@ export const make = (
     const settings = yield* validate(options)
     const client = yield* SagemakerClient.SagemakerClient
     const model = settings.model
+    const requestFormat = options.requestFormat ?? "haystack"
     const layerPolicy = withPolicy({ endpointName: model, timeout: settings.request.timeout, retry: options.retry })
     /** The layer's policy, unless the call brings its own timeout or retry. */
     const policyOf = (request: Settings.RequestSettings) =>
@@ -394,17 +404,16 @@ export const make = (
       }
       const { parameters, request } = prepared.right
       const spanModel = spanModelOf(request)
-      const body = Payload.encodeRequest(prompt as string, parameters)
-      const tooLarge = Validation.checkBodySize(body)
-      if (Either.isLeft(tooLarge)) {
-        return Effect.fail(tooLarge.left).pipe(
+      const encoded = RequestBody.encode(requestFormat, prompt as string, parameters, false)
+      if (Either.isLeft(encoded)) {
+        return Effect.fail(encoded.left).pipe(
           Effect.tapError(recordErrorType),
           Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
         )
       }
       const generated = policyOf(request)(client.invokeEndpoint({
         endpointName: model,
-        body,
+        body: encoded.right,
         contentType: "application/json",
         accept: "application/json",
         customAttributes: request.customAttributesHeader,
@@ -454,9 +463,9 @@ export const make = (
       parameters: Readonly<Record<string, unknown>>,
       request: Settings.RequestSettings
     ): Effect.Effect<Stream.Stream<StreamChunk, SagemakerError>, SagemakerError, Scope.Scope> => {
-      const body = Payload.encodeRequest(prompt, parameters, { stream: true })
-      const tooLarge = Validation.checkBodySize(body)
-      if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
+      const encoded = RequestBody.encode(requestFormat, prompt, parameters, true)
+      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+      const body = encoded.right
       const { targetModel: _notOnTheStreamRoute, ...routing } = request.routing
       return Effect.map(
         policyOf(request)(client.invokeEndpointWithResponseStream({

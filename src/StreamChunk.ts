@@ -5,6 +5,21 @@
  */
 
 /**
+ * A fragment of a tool call, as a chat stream sends it: the first fragment of a call usually has
+ * its `id` and `name`, the later ones pieces of its `arguments` (JSON text, to be concatenated
+ * per `index`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolCallDelta {
+  readonly index: number
+  readonly id?: string
+  readonly name?: string
+  readonly arguments?: string
+}
+
+/**
  * One piece of a streamed generation. `text` is what to append; the rest is there when the
  * container sends it (TGI and LMI send token ids and log-probs; the last chunk usually carries the
  * finish reason and token counts). A special token (TGI's `</s>`) arrives with `text: ""`,
@@ -26,6 +41,10 @@ export interface StreamChunk {
   readonly generatedText?: string
   readonly inputTokens?: number
   readonly outputTokens?: number
+  /** Tool-call fragments of a chat stream (`delta.tool_calls`). */
+  readonly toolCalls?: ReadonlyArray<ToolCallDelta>
+  /** Reasoning text of a reasoning model (`delta.reasoning_content`, or vLLM's newer `delta.reasoning`). */
+  readonly reasoning?: string
 }
 
 /**

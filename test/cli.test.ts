@@ -127,6 +127,30 @@ describe("effect-sagemaker generate", () => {
       assert.strictEqual((yield* emulator.requests).length, 1)
     }))
 
+  it.scopedLive("--request-format chat sends the Messages API body; an unknown format is a usage error", () =>
+    Effect.gen(function*() {
+      const emulator = yield* SagemakerEmulator.make({ personality: "messages" })
+      const run = yield* runCli(
+        [...at(emulator), "--request-format", "chat", "--param", "max_new_tokens=3", "hello"],
+        { env: credentials }
+      )
+      assert.strictEqual(run.code, 0, run.stderr)
+      assert.isAbove(run.stdout.trim().length, 0)
+      const requests = yield* emulator.requests
+      assert.deepStrictEqual(JSON.parse(new TextDecoder().decode(requests[0]!.body)), {
+        messages: [{ role: "user", content: "hello" }],
+        max_tokens: 3
+      })
+      const wrong = yield* runCli([...at(emulator), "--request-format", "xml", "hello"], { env: credentials })
+      assertFailure(
+        wrong,
+        2,
+        "error: UsageError: --request-format must be one of haystack, chat, completions, got \"xml\""
+      )
+      assert.strictEqual((yield* emulator.requests).length, 1)
+      assertNoSecret(run)
+    }))
+
   it.scopedLive("a fault on a real-style endpoint prints one error line with its tag and exits 1", () =>
     Effect.gen(function*() {
       const emulator = yield* SagemakerEmulator.make({ faults: { "ep-me": { kind: "model-error" } } })

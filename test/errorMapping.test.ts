@@ -83,6 +83,17 @@ const rows: ReadonlyArray<Row> = [
     message: `SageMaker Inference returned an error. Status code: 424. Response body: ${MODEL_ERROR_BODY.Message}`,
     attempts: 1
   },
+  ...([429, 503] as const).map((status): Row => ({
+    name: `ModelError 424 relaying an overloaded container's ${status} is retried`,
+    reply: Loopback.serviceError(424, `ModelError${CORAL}`, {
+      ...MODEL_ERROR_BODY,
+      OriginalStatusCode: status,
+      OriginalMessage: "{\"error\":\"Model is overloaded\",\"error_type\":\"overloaded\"}"
+    }),
+    tag: "SagemakerInferenceError",
+    fields: { statusCode: 424, errorCode: "ModelError", originalStatusCode: status, retryable: true },
+    attempts: 3
+  })),
   {
     name: "ModelNotReadyException 429",
     reply: Loopback.serviceError(429, "ModelNotReadyException", { Message: "model is loading" }),

@@ -637,3 +637,97 @@ describe("streamDecoder examples", () => {
     assert.throws(() => makeStreamDecoder({ maxLineBytes: 0 }), RangeError)
   })
 })
+
+describe("chat streams: tool calls, reasoning, finish reasons, LMI's shapes", () => {
+  const sse = (...objects: ReadonlyArray<unknown>) => objects.map((o) => `data: ${JSON.stringify(o)}\n\n`).join("")
+
+  it("tool-call deltas become fragments by index, from a list or TGI's single object", () => {
+    const { events } = decodeString(
+      sse(
+        {
+          choices: [{
+            index: 0,
+            delta: {
+              role: "assistant",
+              content: null,
+              tool_calls: [{
+                index: 0,
+                id: "call_1",
+                type: "function",
+                function: { name: "get_weather", arguments: "" }
+              }]
+            }
+          }]
+        },
+        { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: "{\"city\":" } }] } }] },
+        {
+          choices: [{
+            index: 0,
+            delta: {
+              tool_calls: { index: 0, id: "", type: "function", function: { name: null, arguments: "\"Paris\"}" } }
+            }
+          }]
+        },
+        { choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] }
+      ) + "data: [DONE]\n\n"
+    )
+    assert.deepStrictEqual(events, [
+      { text: "", toolCalls: [{ index: 0, id: "call_1", name: "get_weather" }] },
+      { text: "", toolCalls: [{ index: 0, arguments: "{\"city\":" }] },
+      { text: "", toolCalls: [{ index: 0, arguments: "\"Paris\"}" }] },
+      { text: "", finishReason: "tool_calls" }
+    ])
+  })
+
+  it("reasoning deltas, in either spelling, come before the answer", () => {
+    const { events } = decodeString(sse(
+      { choices: [{ delta: { reasoning_content: "Let me think." } }] },
+      { choices: [{ delta: { reasoning: " Done." } }] },
+      { choices: [{ delta: { content: "42" }, finish_reason: "stop" }] }
+    ))
+    assert.deepStrictEqual(events, [
+      { text: "", reasoning: "Let me think." },
+      { text: "", reasoning: " Done." },
+      { text: "42", finishReason: "stop" }
+    ])
+  })
+
+  it("an empty-string finish reason is no finish reason (TGI completions streams)", () => {
+    const { events } = decodeString(sse(
+      { choices: [{ index: 0, text: "a", finish_reason: "" }] },
+      { choices: [{ index: 0, text: "b", finish_reason: "length" }] }
+    ))
+    assert.deepStrictEqual(events, [{ text: "a" }, { text: "b", finishReason: "length" }])
+  })
+
+  it("LMI's chat stream: logprobs in a one-element list give the token's logprob", () => {
+    const line = {
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      choices: [{
+        index: 0,
+        delta: { content: "Hi", role: "assistant" },
+        logprobs: [{ content: [{ token: "Hi", logprob: -0.25, bytes: [72, 105], top_logprobs: [] }] }],
+        finish_reason: null
+      }]
+    }
+    const { events } = decodeString(`${JSON.stringify(line)}\n`)
+    assert.deepStrictEqual(events, [{ text: "Hi", logprob: -0.25 }])
+  })
+
+  it("LMI's last token carries the exception's text as error_msg: it is the failure's message", () => {
+    const failure = expectFailure(() =>
+      decodeString(
+        JSON.stringify({ token: { id: 1, text: "a", log_prob: -1 } }) + "\n" +
+          JSON.stringify({
+            token: { id: -1, text: "", log_prob: -1, error_msg: "CUDA error: out of memory" },
+            generated_text: "a",
+            details: { finish_reason: "error" }
+          }) + "\n"
+      )
+    )
+    assert.strictEqual(failure.reason, "ModelError")
+    assert.strictEqual(failure.message, "CUDA error: out of memory")
+    assert.deepStrictEqual(failure.events.map((e) => e.text), ["a"])
+  })
+})

@@ -13,6 +13,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { EmulatorServeError } from "../emulator/SagemakerEmulator.js"
+import type * as Payload from "../Payload.js"
 import * as RetryPolicy from "../RetryPolicy.js"
 import type { Transport } from "../SagemakerClient.js"
 import type { SagemakerError } from "../SagemakerError.js"
@@ -23,6 +24,9 @@ import { nonEmpty, parseDuration, parseHttpUrl, parseKeyValues, parseWholeNumber
 
 /** The transports, as the library names them. */
 const TRANSPORTS: ReadonlyArray<Transport> = ["sdk", "http"]
+
+/** The named request formats of the library (written out: `Payload` loads Schema, which help does not need). */
+const REQUEST_FORMATS = ["haystack", "chat", "completions"] as const satisfies ReadonlyArray<Payload.RequestFormat>
 
 /** Retries of the library's default policy. */
 const DEFAULT_RETRIES = RetryPolicy.DEFAULT_ATTEMPTS - 1
@@ -91,6 +95,14 @@ export const spec: CommandSpec = {
     },
     { name: "no-retry", kind: "flag", description: "One attempt only (--retries 0)" },
     {
+      name: "request-format",
+      kind: "value",
+      placeholder: "haystack|chat|completions",
+      description: "The request body: {inputs, parameters} (TGI generate, LMI, JumpStart), the Messages API " +
+        "(TGI 2.4+, LMI, vLLM) or legacy completions; --param values become top-level fields for chat and completions",
+      default: "haystack"
+    },
+    {
       name: "transport",
       kind: "value",
       placeholder: "sdk|http",
@@ -149,6 +161,7 @@ export interface Settings {
   readonly timeout: Duration.Duration | undefined
   readonly retries: number
   readonly transport: Transport
+  readonly requestFormat: (typeof REQUEST_FORMATS)[number]
   readonly output: "text" | "json" | "stream"
   readonly verbose: boolean
 }
@@ -205,6 +218,10 @@ export const settings = (
     if (!(TRANSPORTS as ReadonlyArray<string>).includes(transport)) {
       return yield* usageError(`--transport must be one of ${TRANSPORTS.join(", ")}, got "${transport}"`)
     }
+    const requestFormat = args.values.get("request-format") ?? "haystack"
+    if (!(REQUEST_FORMATS as ReadonlyArray<string>).includes(requestFormat)) {
+      return yield* usageError(`--request-format must be one of ${REQUEST_FORMATS.join(", ")}, got "${requestFormat}"`)
+    }
     if (flag("json") && flag("stream")) return yield* usageError("--json and --stream cannot be combined: give one")
 
     const argument = args.operands[0]
@@ -234,6 +251,7 @@ export const settings = (
       timeout,
       retries: flag("no-retry") ? 0 : retriesOption ?? DEFAULT_RETRIES,
       transport: transport as Transport,
+      requestFormat: requestFormat as (typeof REQUEST_FORMATS)[number],
       output: flag("json") ? "json" : flag("stream") ? "stream" : "text",
       verbose: flag("verbose")
     }

@@ -123,6 +123,7 @@ export const generate = (
   Effect.gen(function*() {
     const base = {
       generationKwargs: settings.generationKwargs,
+      requestFormat: settings.requestFormat,
       awsCustomAttributes: settings.customAttributes,
       retry: settings.retries === 0 ? false as const : retrySchedule(settings.retries),
       ...(settings.timeout === undefined ? {} : { timeout: settings.timeout })

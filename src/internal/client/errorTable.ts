@@ -39,6 +39,9 @@ const throttlingNames = new Set([
 
 const transientStatuses = new Set([500, 502, 503, 504])
 
+/** A container's own status, relayed by a 424 ModelError, that says it is overloaded: retry later. */
+const overloadedContainerStatuses = new Set([429, 503])
+
 /** Response headers, as either transport holds them (names in any case). */
 export type ResponseHeaders = Readonly<Record<string, string | undefined>>
 
@@ -176,7 +179,9 @@ export const classify = (
         }),
         errorCode: code,
         text,
-        retryable: statusCode !== undefined && transientStatuses.has(statusCode)
+        retryable: (statusCode !== undefined && transientStatuses.has(statusCode)) ||
+          (code === "ModelError" && failure.originalStatusCode !== undefined &&
+            overloadedContainerStatuses.has(failure.originalStatusCode))
       })
     }
     case "StreamException":
@@ -257,3 +262,10 @@ export const unexpectedResponse = (endpointName: string, detail: string, body: s
 /** An attempt (or a stream's gap, or a whole call's deadline) that outran its time. */
 export const timedOut = (endpointName: string, timeoutMillis: number): SagemakerTimeoutError =>
   new SagemakerTimeoutError({ endpointName, timeoutMillis })
+
+/**
+ * A container that reported a failed generation inside an HTTP 200 (LMI): the container's text,
+ * not retried (the same request would fail the same way).
+ */
+export const containerReportedError = (endpointName: string, text: string): SagemakerInferenceError =>
+  new SagemakerInferenceError({ endpointName, statusCode: 200, errorCode: "ModelError", text, retryable: false })

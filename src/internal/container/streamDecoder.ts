@@ -20,7 +20,7 @@
  * @internal
  */
 import * as Data from "effect/Data"
-import type { ContainerStreamFormat, StreamChunk } from "../../StreamChunk.js"
+import type { ContainerStreamFormat, StreamChunk, ToolCallDelta } from "../../StreamChunk.js"
 import * as Fields from "./fields.js"
 
 /** The payload formats the decoder speaks. */
@@ -159,6 +159,34 @@ export interface StreamDecoder {
   push(bytes: Uint8Array): Array<DecodedEvent>
   /** Ends the stream: flushes the last unterminated line. Throws {@link StreamDecodeError}. */
   end(): Array<DecodedEvent>
+}
+
+/**
+ * `delta.tool_calls` as fragments: a list (OpenAI, vLLM, LMI) or a single object (TGI 2.x), each
+ * with its `index`; `arguments` stays text (an object, as TGI may send, is written as JSON).
+ */
+const toolCallDeltas = (raw: unknown): Array<ToolCallDelta> | undefined => {
+  if (raw === undefined || raw === null) return undefined
+  const calls = Array.isArray(raw) ? raw : [raw]
+  const deltas: Array<ToolCallDelta> = []
+  for (let i = 0; i < calls.length; i++) {
+    const call: unknown = calls[i]
+    if (!isObject(call)) continue
+    const fn = isObject(call.function) ? call.function : {}
+    const delta: { index: number; id?: string; name?: string; arguments?: string } = {
+      index: typeof call.index === "number" ? call.index : i
+    }
+    if (typeof call.id === "string" && call.id.length > 0) delta.id = call.id
+    if (typeof fn.name === "string" && fn.name.length > 0) delta.name = fn.name
+    const args = fn.arguments
+    if (typeof args === "string") {
+      if (args.length > 0) delta.arguments = args
+    } else if (isObject(args)) {
+      delta.arguments = JSON.stringify(args)
+    }
+    deltas.push(delta)
+  }
+  return deltas.length === 0 ? undefined : deltas
 }
 
 const setUsage = (event: { inputTokens?: number; outputTokens?: number }, usage: Fields.Usage): void => {
@@ -522,7 +550,9 @@ class Decoder implements StreamDecoder {
     const details = obj.details
     const hasDetails = isObject(details)
     if (hasDetails && details.finish_reason === "error") {
-      const message = errorMessageOf(obj) ?? errorMessageOf(details)
+      // LMI puts the exception's text on the last token, as `error_msg`.
+      const message = errorMessageOf(obj) ?? errorMessageOf(details) ??
+        (isObject(obj.token) ? errorMessageOf(obj.token) : undefined)
       throw this.fail(
         "ModelError",
         line,
@@ -560,7 +590,7 @@ class Decoder implements StreamDecoder {
     if (typeof obj.generated_text === "string") event.generatedText = obj.generated_text
     if (hasDetails) {
       const finishReason = Fields.detailsFinishReason(details)
-      if (finishReason !== undefined) event.finishReason = finishReason
+      if (finishReason !== undefined && finishReason.length > 0) event.finishReason = finishReason
       setUsage(event, Fields.detailsUsage(details))
     }
     if (this.includeRaw) event.raw = obj
@@ -601,7 +631,22 @@ class Decoder implements StreamDecoder {
       } else if (content !== undefined && content !== null) {
         throw this.fail("UnknownShape", line, "\"delta.content\" is not a string", out)
       }
-      const logprobs = choice.logprobs
+      if (isObject(delta)) {
+        const reasoning = delta.reasoning_content ?? delta.reasoning
+        if (typeof reasoning === "string" && reasoning.length > 0) {
+          event.reasoning = reasoning
+          any = true
+        }
+        const toolCalls = toolCallDeltas(delta.tool_calls)
+        if (toolCalls !== undefined) {
+          event.toolCalls = toolCalls
+          any = true
+        }
+      }
+      // LMI's chat stream sends its logprobs object inside a one-element list.
+      const logprobs = Array.isArray(choice.logprobs) && choice.logprobs.length === 1
+        ? choice.logprobs[0]
+        : choice.logprobs
       if (isObject(logprobs) && Array.isArray(logprobs.content) && logprobs.content.length === 1) {
         const lp: unknown = logprobs.content[0]
         if (isObject(lp) && typeof lp.logprob === "number") {
@@ -621,7 +666,8 @@ class Decoder implements StreamDecoder {
           out
         )
       }
-      if (typeof finish === "string") {
+      // TGI's completions stream writes `""` on every chunk but the last: that is no finish reason.
+      if (typeof finish === "string" && finish.length > 0) {
         event.finishReason = finish
         any = true
       }

@@ -9,6 +9,7 @@
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
+import * as Payload from "../../Payload.js"
 import { SagemakerDeserializationError } from "../../SagemakerError.js"
 import type { Options } from "../../SagemakerGenerator.js"
 import * as Secret from "../../Secret.js"
@@ -39,6 +40,7 @@ export interface SerializedGenerator {
     /** Milliseconds. */
     readonly timeout?: number
     readonly transport?: "sdk" | "http"
+    readonly request_format?: "haystack" | "chat" | "completions"
   }
 }
 
@@ -63,6 +65,13 @@ export const toDict = (options: Options): SerializedGenerator => {
   }
   if (options.timeout !== undefined) init.timeout = Duration.toMillis(Duration.decode(options.timeout))
   if (options.transport !== undefined) init.transport = options.transport
+  if (typeof options.requestFormat === "function") {
+    // As a token secret: a function cannot be written down, and dropping it would load another generator.
+    throw new Error(
+      `Cannot serialize a requestFormat function. Use one of ${Payload.requestFormats.join(", ")}.`
+    )
+  }
+  if (options.requestFormat !== undefined) init.request_format = options.requestFormat
   return { type: TYPE, init_parameters: init as SerializedGenerator["init_parameters"] }
 }
 
@@ -111,6 +120,12 @@ export const fromDict = (data: unknown): Either.Either<Options, SagemakerDeseria
   if (init.transport !== undefined && init.transport !== null) {
     if (init.transport !== "sdk" && init.transport !== "http") return fail(`'transport' must be "sdk" or "http"`)
     options.transport = init.transport
+  }
+  if (init.request_format !== undefined && init.request_format !== null) {
+    if (!(Payload.requestFormats as ReadonlyArray<unknown>).includes(init.request_format)) {
+      return fail(`'request_format' must be one of ${Payload.requestFormats.map((f) => `"${f}"`).join(", ")}`)
+    }
+    options.requestFormat = init.request_format
   }
   return Either.right(options as unknown as Options)
 }

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { decodeResponse } from "../../Payload.js"
 import { SagemakerStreamError } from "../../SagemakerError.js"
-import type { SagemakerResponseError } from "../../SagemakerError.js"
+import type { SagemakerInferenceError, SagemakerResponseError } from "../../SagemakerError.js"
 import type { StreamChunk } from "../../StreamChunk.js"
 import { responseTooLarge, unexpectedResponse } from "../client/errorTable.js"
 import * as Fields from "../container/fields.js"
@@ -95,7 +95,7 @@ export const isWholeBody = (contentType: string | undefined): boolean =>
 export const decodeWholeBody = <E>(
   endpointName: string,
   parts: Stream.Stream<Uint8Array, E>
-): Stream.Stream<StreamChunk, E | SagemakerResponseError> =>
+): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerInferenceError> =>
   Stream.fromEffect(
     Effect.flatMap(
       Stream.runFold(parts, { chunks: [] as Array<Uint8Array>, bytes: 0 }, (held, part) => {
