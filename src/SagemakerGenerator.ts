@@ -617,7 +617,7 @@ export type SerializedGenerator = Serialization.SerializedGenerator
 /**
  * Haystack's `to_dict`, byte for byte: a dict made here loads in a Haystack pipeline. Options
  * beyond Haystack follow Haystack's keys, only when set. Throws on a token secret, as Haystack
- * raises: a token cannot be written down.
+ * raises, and on a `requestFormat` function: neither can be written down.
  *
  * @since 0.1.0
  * @category serialization
