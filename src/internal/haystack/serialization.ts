@@ -30,19 +30,15 @@ export interface SerializedGenerator {
     readonly aws_custom_attributes: Readonly<Record<string, unknown>>
     readonly generation_kwargs: Readonly<Record<string, unknown>>
     readonly endpoint_url?: string
-    readonly target_variant?: string
-    readonly target_model?: string
-    readonly target_container_hostname?: string
-    readonly inference_component_name?: string
-    readonly inference_id?: string
-    readonly session_id?: string
-    readonly prefix_aware_id?: string
     /** Milliseconds. */
     readonly timeout?: number
     readonly transport?: "sdk" | "http"
     readonly request_format?: "haystack" | "chat" | "completions"
-  }
+  } & RoutingKeys
 }
+
+/** The routing members' dict keys, from the routing table. */
+type RoutingKeys = { readonly [K in Routing.Name as (typeof Routing.members)[K]["dictKey"]]?: string }
 
 /** Our string options beyond Haystack's, in the order they are written: the endpoint URL, then routing. */
 const extraKeys: ReadonlyArray<readonly [string, "endpointUrl" | Routing.Name]> = [
