@@ -21,6 +21,13 @@ export * as Payload from "./Payload.js"
 export * as RetryPolicy from "./RetryPolicy.js"
 
 /**
+ * Many prompts against one endpoint, at the endpoint's capacity.
+ *
+ * @since 0.1.0
+ */
+export * as SagemakerBatch from "./SagemakerBatch.js"
+
+/**
  * The one client every service runs on: one socket pool and credential chain for many endpoints.
  *
  * @since 0.1.0

@@ -43,6 +43,7 @@ describe("entry points", () => {
     assert.deepStrictEqual(publicModules.map((m) => m.name).sort(), [
       "Payload",
       "RetryPolicy",
+      "SagemakerBatch",
       "SagemakerClient",
       "SagemakerEmulator",
       "SagemakerError",
@@ -73,6 +74,15 @@ describe("entry points", () => {
     assert.deepStrictEqual(loads, {
       Payload: ["SagemakerError"],
       RetryPolicy: [],
+      SagemakerBatch: [
+        "Payload",
+        "RetryPolicy",
+        "SagemakerClient",
+        "SagemakerError",
+        "SagemakerGenerator",
+        "Secret",
+        "StreamChunk"
+      ],
       SagemakerClient: ["SagemakerError"],
       SagemakerEmulator: [],
       SagemakerError: [],

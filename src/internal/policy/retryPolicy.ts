@@ -112,3 +112,21 @@ export const withPolicy = (options: {
     }).pipe(Effect.timeoutFail({ duration: deadline, onTimeout: onTimeout(deadline) }))
   }
 }
+
+/**
+ * Whether a failure says the endpoint is at capacity: SageMaker throttled, the model is not ready,
+ * the service is unavailable, or the container relayed its own 429 or 503. A batch shrinks its
+ * concurrency on these instead of spending an item's retries.
+ */
+export const isCapacitySignal = (error: SagemakerError): boolean => {
+  switch (error._tag) {
+    case "SagemakerThrottlingError":
+    case "SagemakerNotReadyError":
+      return true
+    case "SagemakerInferenceError":
+      return error.statusCode === 503 ||
+        (error.errorCode === "ModelError" && (error.originalStatusCode === 429 || error.originalStatusCode === 503))
+    default:
+      return false
+  }
+}
