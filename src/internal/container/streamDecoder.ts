@@ -250,14 +250,22 @@ const isSseField = (line: string): boolean =>
 
 const isBlank = (line: string): boolean => line.trim().length === 0
 
-const errorMessageOf = (obj: JsonObject): string | undefined => {
+/** The container's error text: `error` (a string, or nested objects with `message` / `error_msg`), `message`, `error_msg`. */
+const errorMessageOf = (obj: JsonObject, depth = 0): string | undefined => {
   const error = obj.error
   if (typeof error === "string") return error
-  if (isObject(error) && typeof error.message === "string") return error.message
+  if (isObject(error) && depth < 3) {
+    const nested = errorMessageOf(error, depth + 1)
+    if (nested !== undefined) return nested
+  }
   if (typeof obj.message === "string") return obj.message
   if (typeof obj.error_msg === "string") return obj.error_msg
   return undefined
 }
+
+/** An LMI `3p` line: the generation inside a `body`. */
+const isThreeP = (obj: JsonObject): obj is JsonObject & { readonly body: JsonObject } =>
+  isObject(obj.body) && "generation" in obj.body
 
 const isErrorObject = (obj: JsonObject): boolean =>
   (obj.error !== undefined && obj.error !== null) || obj.object === "error"
@@ -269,6 +277,7 @@ const detect = (obj: JsonObject, prefixed: boolean): StreamFormat | undefined =>
     return prefixed && !(isObject(obj.token) && obj.token.log_prob !== undefined) ? "tgi" : "lmi"
   }
   if (obj.outputs !== undefined) return "lmi"
+  if (isThreeP(obj)) return "lmi"
   if (obj.details !== undefined) return prefixed ? "tgi" : "lmi"
   if (obj.usage !== undefined) return "openai"
   return undefined
@@ -545,8 +554,31 @@ class Decoder implements StreamDecoder {
     else this.token(value, line, out)
   }
 
+  /** LMI's `3p` (Bedrock-style) lines: `{"body": {"generation", "prompt_token_count", ...}, "metering"}`. */
+  private threeP(body: JsonObject, line: string, out: Array<DecodedEvent>): void {
+    if (typeof body.generation !== "string") {
+      throw this.fail("UnknownShape", line, "a 3p line's \"body.generation\" is not a string", out)
+    }
+    const event: Mutable<DecodedEvent> = { text: body.generation }
+    if (typeof body.prompt_token_count === "number") event.inputTokens = body.prompt_token_count
+    if (typeof body.generation_token_count === "number") event.outputTokens = body.generation_token_count
+    if (typeof body.stop_reason === "string" && body.stop_reason.length > 0) event.finishReason = body.stop_reason
+    out.push(event)
+  }
+
   /** TGI and LMI objects: one lenient decoder (both spellings of logprob and special). */
   private token(obj: JsonObject, line: string, out: Array<DecodedEvent>): void {
+    if (isThreeP(obj)) {
+      if (obj.body.stop_reason === "error") {
+        throw this.fail(
+          "ModelError",
+          line,
+          "the model container reported an error mid-generation (stop_reason \"error\")",
+          out
+        )
+      }
+      return this.threeP(obj.body, line, out)
+    }
     const details = obj.details
     const hasDetails = isObject(details)
     if (hasDetails && details.finish_reason === "error") {
