@@ -10,6 +10,7 @@
  *                                   # (--contenders a,b: other contenders or experiment variants)
  *   npm run bench -- --experiments  # A/B variants isolating each cost the profiles found
  *   npm run bench -- --gap-timeout  # the stream timeout per pull: Stream.timeoutFail against gapTimeout
+ *   npm run bench -- --batch        # 10,000 prompts at an endpoint of capacity 64: adaptive vs fixed
  *
  * Steps: compile `src/` and `bench/` to `node_modules/.cache/effect-sagemaker-bench/` (plain node
  * runs them, as users run the published package: no loader hook); start the bench server in a
@@ -690,6 +691,19 @@ const gapTimeoutBench = async () => {
   execFileSync(process.execPath, [join(out, "bench", "gapTimeout.js")], { stdio: "inherit" })
 }
 
+/** `--batch`: adaptive concurrency against fixed, at an endpoint of limited capacity (bench/batch.ts). */
+const batchBench = async () => {
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  const server = await startServer()
+  try {
+    execFileSync(process.execPath, [script("batch"), "--url", server.url, ...argv.filter((a) => a !== "--batch")], {
+      stdio: "inherit"
+    })
+  } finally {
+    server.stop()
+  }
+}
+
 const mode = argv.includes("--profile")
   ? profiles
   : argv.includes("--experiments")
@@ -698,6 +712,8 @@ const mode = argv.includes("--profile")
   ? reportOnly
   : argv.includes("--gap-timeout")
   ? gapTimeoutBench
+  : argv.includes("--batch")
+  ? batchBench
   : bench
 mode().then(
   () => process.exit(0),

@@ -8,6 +8,8 @@
  *   frame per TGI server-sent event (100 tokens, or `-tokens-<n>` in the name). The headers and
  *   the first frame go out at once, the other frames right after in one write.
  * - `-delay-<millis>` in the endpoint name holds the answer back (the slow-model scenario).
+ * - `-capacity-<n>` serves n requests at once on that endpoint and throttles the rest as SageMaker
+ *   does (400 `ThrottlingException`), counted in `throttled` (the batch scenario).
  * - `GET /__stats[?reset=1]` → request counts, and how many carried the SDK's
  *   `amz-sdk-invocation-id` header (tells the SDK transport from a lean one).
  *
@@ -60,7 +62,9 @@ const streamHeaders = {
 }
 
 const ROUTE = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)$/
-const stats = { requests: 0, sdkRequests: 0, streams: 0 }
+const stats = { requests: 0, sdkRequests: 0, streams: 0, throttled: 0 }
+/** Requests in flight per endpoint with a capacity. */
+const inFlight = new Map<string, number>()
 
 const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   const url = req.url ?? ""
@@ -70,6 +74,7 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       stats.requests = 0
       stats.sdkRequests = 0
       stats.streams = 0
+      stats.throttled = 0
     }
     res.writeHead(200, { "Content-Type": "application/json" }).end(body)
     return
@@ -84,6 +89,18 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   if (req.headers["amz-sdk-invocation-id"] !== undefined) stats.sdkRequests++
   const name = match[1]!
   const delay = /-delay-(\d+)/.exec(name)
+  const capacity = /-capacity-(\d+)/.exec(name)
+  if (capacity !== null) {
+    const busy = inFlight.get(name) ?? 0
+    if (busy >= Number(capacity[1])) {
+      stats.throttled++
+      res.writeHead(400, { "Content-Type": "application/json", "x-amzn-ErrorType": "ThrottlingException" })
+        .end("{\"message\":\"Rate exceeded\"}")
+      return
+    }
+    inFlight.set(name, busy + 1)
+    res.on("close", () => inFlight.set(name, (inFlight.get(name) ?? 1) - 1))
+  }
   const answer = () => {
     if (match[2] === "invocations") {
       res.writeHead(200, unaryHeaders).end(unaryBody)
