@@ -39,6 +39,8 @@ import {
   classify,
   classifyStreamFailure,
   describeStreamFailure,
+  type RequestFailure,
+  type ResponseHeaders,
   responseTooLarge,
   type StreamFailure
 } from "../errorTable.js"
@@ -103,6 +105,20 @@ const optionalHeaders = (
     if (value !== undefined && member.rules[operation] !== undefined) headers[member.header] = value
   }
 }
+
+/** The error codes by which a service refuses a request signed with a skewed clock (the SDK's list). */
+const CLOCK_SKEW_ERROR_CODES: ReadonlySet<string> = new Set([
+  "AccessDeniedException",
+  "AuthFailure",
+  "InvalidSignatureException",
+  "RequestExpired",
+  "RequestInTheFuture",
+  "RequestTimeTooSkewed",
+  "SignatureDoesNotMatch"
+])
+
+/** A correction below this is no skew: the SDK's threshold. */
+const CLOCK_SKEW_THRESHOLD_MILLIS = 240_000
 
 /** A socket failure (reset, cut short), as the facts of a broken stream. */
 const socketFailure = (cause: Error): StreamFailure => {
@@ -177,6 +193,23 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     const query = Object.fromEntries(endpoint.searchParams)
     const port = endpoint.port === "" ? undefined : Number(endpoint.port)
 
+    /**
+     * The offset of the service's clock from ours, shared with the SDK client's configuration:
+     * corrected from the server's `Date` when a request is refused for clock skew, as the SDK does.
+     */
+    const clock = { offset: config.systemClockOffset ?? 0 }
+    const correctClock = (failure: RequestFailure, headers: ResponseHeaders): boolean => {
+      if (failure._tag !== "ErrorResponse" || !CLOCK_SKEW_ERROR_CODES.has(failure.code)) return false
+      const date = headers.date
+      const serverTime = date === undefined ? Number.NaN : Date.parse(date)
+      if (Number.isNaN(serverTime)) return false
+      const offset = serverTime - Date.now()
+      if (Math.abs(offset - clock.offset) < CLOCK_SKEW_THRESHOLD_MILLIS) return false
+      clock.offset = offset
+      config.systemClockOffset = offset
+      return true
+    }
+
     /** Signs one request (headers in wire order); fails as the SDK transport does. */
     const sign = (
       endpointName: string,
@@ -195,7 +228,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             query,
             headers,
             body
-          })
+          }, clock.offset === 0 ? undefined : { signingDate: new Date(Date.now() + clock.offset) })
           return {
             method: "POST",
             hostname: endpoint.hostname,
@@ -225,10 +258,6 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         )
     }
 
-    /** An error response (status ≥ 300, as the SDK) as its tagged error. */
-    const errorOf = (endpointName: string, response: NodeHttp.Response): InvokeError =>
-      classify(endpointName, errorResponse(response.status, response.headers, response.body))
-
     const baseHeaders = (
       request: StreamRequest,
       accept: Record<string, string>,
@@ -249,15 +278,24 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> => {
       const name = request.endpointName
       const headers = baseHeaders(request, { accept: request.accept }, "invoke")
-      return sign(name, "invocations", headers, request.body).pipe(
-        Effect.flatMap((signed) =>
-          Effect.mapError(
-            NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
-            (failure) => exchangeFailure(name, failure)
-          )
-        ),
+      const attempt = (skewRetried: boolean): Effect.Effect<NodeHttp.Response, InvokeError> =>
+        sign(name, "invocations", headers, request.body).pipe(
+          Effect.flatMap((signed) =>
+            Effect.mapError(
+              NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
+              (failure) => exchangeFailure(name, failure)
+            )
+          ),
+          Effect.flatMap((response) => {
+            if (response.status < 300) return Effect.succeed(response)
+            const failure = errorResponse(response.status, response.headers, response.body)
+            // Refused for clock skew: sign again with the corrected clock, once.
+            if (!skewRetried && correctClock(failure, response.headers)) return attempt(true)
+            return Effect.fail(classify(name, failure))
+          })
+        )
+      return attempt(false).pipe(
         Effect.flatMap((response) => {
-          if (response.status >= 300) return Effect.fail(errorOf(name, response))
           const headers = response.headers
           return Effect.succeed({
             body: response.body,
@@ -278,7 +316,8 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
      * could not be read), so it follows the retry policy like any failed call.
      */
     const open = (
-      request: StreamRequest
+      request: StreamRequest,
+      skewRetried = false
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.gen(function*() {
         const name = request.endpointName
@@ -299,7 +338,9 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             response.rest(MAX_BODY_BYTES),
             (failure) => exchangeFailure(name, { _tag: "BodyFailed", status: response.status, headers, failure })
           )
-          return yield* Effect.fail(errorOf(name, { status: response.status, headers, body }))
+          const failure = errorResponse(response.status, headers, body)
+          if (!skewRetried && correctClock(failure, headers)) return yield* open(request, true)
+          return yield* Effect.fail(classify(name, failure))
         }
         const pull = decodeFrames(Effect.mapError(response.pull, Option.map(bodyFailure)))
         let first: Chunk.Chunk<Uint8Array> = Chunk.empty()
