@@ -25,7 +25,8 @@ const GeneratorLive = Layer.unwrapEffect(
     }))
 ).pipe(Layer.provide(SagemakerEmulator.layer({ personality: "tgi", split: { kind: "inside-utf8" } })))
 
-const program = SagemakerGenerator.stream("Tell me about cafés", { max_new_tokens: 30 }).pipe(
+// TGI ends its stream with the finish reason and token count only when `details` is true.
+const program = SagemakerGenerator.stream("Tell me about cafés", { max_new_tokens: 30, details: true }).pipe(
   Stream.tap((chunk) => Effect.sync(() => process.stdout.write(chunk.text))),
   // The last chunk carries the finish reason and token count when the container sends them.
   Stream.runFold({ chunks: 0, finishReason: "unknown" }, (summary, chunk) => ({

@@ -36,8 +36,12 @@ const withPersonality = (personality: SagemakerEmulator.Personality) =>
 const tgi = (c: SageMakerRuntimeClient, payload: unknown) =>
   Effect.map(invokeJson(c, { EndpointName: "ep", Body: JSON.stringify(payload) }), (j) => j as ReadonlyArray<TgiItem>)
 
+/** The generated text alone: TGI's `/invocations` prepends the prompt unless told not to. */
 const generatedText = (c: SageMakerRuntimeClient, inputs: string, parameters: Record<string, unknown>) =>
-  Effect.map(tgi(c, { inputs, parameters }), (items) => items[0]!.generated_text)
+  Effect.map(
+    tgi(c, { inputs, parameters: { return_full_text: false, ...parameters } }),
+    (items) => items[0]!.generated_text
+  )
 
 const modelError = (c: SageMakerRuntimeClient, body: string, extra: Record<string, string> = {}) =>
   Effect.map(
@@ -61,7 +65,7 @@ describe("SagemakerEmulator default model", () => {
       const c = yield* withPersonality("tgi")
       const [item] = yield* tgi(c, {
         inputs: "What is Natural Language Processing?",
-        parameters: { max_new_tokens: 9, details: true }
+        parameters: { max_new_tokens: 9, details: true, return_full_text: false }
       })
       const details = item!.details!
       assert.strictEqual(details.finish_reason, "length")
@@ -79,7 +83,7 @@ describe("SagemakerEmulator default model", () => {
       }
       const [plain] = yield* tgi(c, {
         inputs: "What is Natural Language Processing?",
-        parameters: { max_new_tokens: 9 }
+        parameters: { max_new_tokens: 9, return_full_text: false }
       })
       assert.deepStrictEqual(Object.keys(plain!), ["generated_text"])
       assert.strictEqual(plain!.generated_text, item!.generated_text)
@@ -99,7 +103,10 @@ describe("SagemakerEmulator default model", () => {
   it.scopedLive("without max_new_tokens: two sentences, then an EOS token", () =>
     Effect.gen(function*() {
       const c = yield* withPersonality("tgi")
-      const [item] = yield* tgi(c, { inputs: "Why is the sky blue?", parameters: { details: true } })
+      const [item] = yield* tgi(c, {
+        inputs: "Why is the sky blue?",
+        parameters: { details: true, return_full_text: false }
+      })
       const details = item!.details!
       assert.strictEqual(details.finish_reason, "eos_token")
       const last = details.tokens.at(-1)!
@@ -123,7 +130,8 @@ describe("SagemakerEmulator default model", () => {
       assert.strictEqual(item!.details!.seed, 42)
     }))
 
-  it.scopedLive("stop: the text is cut before the first stop sequence", () =>
+  // TGI stops after the token that completes a stop sequence and keeps that whole token.
+  it.scopedLive("stop: generation ends with the token that completes the first stop sequence, kept", () =>
     Effect.gen(function*() {
       const c = yield* withPersonality("tgi")
       const prompt = "Explain bridges"
@@ -131,24 +139,30 @@ describe("SagemakerEmulator default model", () => {
       const word = full.trim().split(/\s+/)[4]!
       const [item] = yield* tgi(c, {
         inputs: prompt,
-        parameters: { max_new_tokens: 20, seed: 1, stop: ["never-there", word], details: true }
+        parameters: { max_new_tokens: 20, seed: 1, stop: ["never-there", word], details: true, return_full_text: false }
       })
-      assert.strictEqual(item!.generated_text, full.slice(0, full.indexOf(word)))
+      const completed = full.indexOf(word) + word.length
+      const tokenEnd = full.indexOf(" ", completed)
+      assert.strictEqual(item!.generated_text, tokenEnd < 0 ? full : full.slice(0, tokenEnd))
+      assert.isTrue(item!.generated_text.includes(word))
       assert.strictEqual(item!.details!.finish_reason, "stop_sequence")
       assert.strictEqual(item!.details!.tokens.map((t) => t.text).join(""), item!.generated_text)
     }))
 
-  it.scopedLive("return_full_text: the prompt is prepended", () =>
+  // `compat_generate` defaults `return_full_text` to true for text-generation models.
+  it.scopedLive("return_full_text: the prompt is prepended unless it is false", () =>
     Effect.gen(function*() {
       const c = yield* withPersonality("tgi")
       const plain = yield* generatedText(c, "Once upon a time", { max_new_tokens: 6 })
       const full = yield* generatedText(c, "Once upon a time", { max_new_tokens: 6, return_full_text: true })
+      const [byDefault] = yield* tgi(c, { inputs: "Once upon a time", parameters: { max_new_tokens: 6 } })
       assert.strictEqual(full, `Once upon a time${plain}`)
+      assert.strictEqual(byDefault!.generated_text, full)
     }))
 })
 
 describe("SagemakerEmulator personalities", () => {
-  it.scopedLive("tgi stream: data: without a space, blank lines, final generated_text and details", () =>
+  it.scopedLive("tgi stream: data: without a space, blank lines, final generated_text (prompt first) and details", () =>
     Effect.gen(function*() {
       const c = yield* withPersonality("tgi")
       const { contentType, text } = yield* streamText(c, {
@@ -172,7 +186,7 @@ describe("SagemakerEmulator personalities", () => {
       ])
       const last = parsed[3]
       const tokens = parsed.map((p) => p.token.text).join("")
-      assert.strictEqual(last.generated_text, tokens)
+      assert.strictEqual(last.generated_text, `What is deep learning?${tokens}`)
       assert.deepStrictEqual(last.details, { finish_reason: "length", generated_tokens: 4, input_length: 4, seed: 3 })
       const nonStream = yield* generatedText(c, "What is deep learning?", { max_new_tokens: 4, seed: 3 })
       assert.strictEqual(nonStream, tokens)
@@ -198,8 +212,13 @@ describe("SagemakerEmulator personalities", () => {
       const notJson = yield* modelError(c, "inputs=hi")
       assert.strictEqual(notJson.status, 400)
       assert.isTrue(notJson.message.startsWith("Failed to parse the request body as JSON"))
-      const missing = yield* modelError(c, JSON.stringify({ prompt: "hi" }))
+      // `/invocations` takes `inputs`, `messages` or `prompt` bodies (`SagemakerRequest` is untagged).
+      const missing = yield* modelError(c, JSON.stringify({ text: "hi" }))
       assert.strictEqual(missing.status, 422)
+      assert.strictEqual(
+        missing.message,
+        "Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum SagemakerRequest at line 1 column 13"
+      )
       const octet = yield* invokeError(c, { EndpointName: "ep", Body: JSON.stringify({ inputs: "hi" }) })
       assert.strictEqual(octet["OriginalStatusCode"], 415)
       assert.strictEqual(octet["OriginalMessage"], "Expected request with `Content-Type: application/json`")
@@ -236,11 +255,12 @@ describe("SagemakerEmulator personalities", () => {
       assert.deepStrictEqual(Object.keys(lines[0]), ["token"])
       assert.strictEqual(lines[4].generated_text, lines.map((l) => l.token.text).join(""))
       assert.strictEqual(lines[4].generated_text, body.generated_text)
+      // vLLM refuses the value inside the rolling batch, which fails as a whole: 424 and a generic text.
       const bad = yield* modelError(c, JSON.stringify({ inputs: "hi", parameters: { max_new_tokens: -1 } }))
-      assert.strictEqual(bad.status, 400)
+      assert.strictEqual(bad.status, 424)
       assert.deepStrictEqual(JSON.parse(bad.message), {
-        error: "`max_new_tokens` must be strictly positive",
-        code: 400
+        code: 424,
+        error: "exception occurred during rolling batch inference"
       })
     }))
 
@@ -302,7 +322,7 @@ describe("SagemakerEmulator personalities", () => {
       assert.isTrue(noEula.message.includes("accept_eula"))
     }))
 
-  it.scopedLive("messages: OpenAI chat.completion; stream of data: chunks and data: [DONE]", () =>
+  it.scopedLive("messages (vllm): OpenAI chat.completion; stream of data: chunks and data: [DONE]", () =>
     Effect.gen(function*() {
       const c = yield* withPersonality("messages")
       const messages = [{ role: "system", content: "You are helpful." }, {
@@ -316,7 +336,12 @@ describe("SagemakerEmulator personalities", () => {
         object: string
         model: string
         choices: Array<{ index: number; message: { role: string; content: string }; finish_reason: string }>
-        usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }
+        usage: {
+          prompt_tokens: number
+          completion_tokens: number
+          total_tokens: number
+          prompt_tokens_details: null
+        }
       }
       assert.strictEqual(body.object, "chat.completion")
       assert.strictEqual(body.model, "ep")
@@ -324,7 +349,12 @@ describe("SagemakerEmulator personalities", () => {
       assert.strictEqual(body.choices[0]!.index, 0)
       assert.strictEqual(body.choices[0]!.message.role, "assistant")
       assert.strictEqual(body.choices[0]!.finish_reason, "length")
-      assert.deepStrictEqual(body.usage, { prompt_tokens: 7, completion_tokens: 7, total_tokens: 14 })
+      assert.deepStrictEqual(body.usage, {
+        prompt_tokens: 7,
+        total_tokens: 14,
+        completion_tokens: 7,
+        prompt_tokens_details: null
+      })
       const content = body.choices[0]!.message.content
       assert.strictEqual(content.split(" ").length, 7)
 
@@ -339,11 +369,13 @@ describe("SagemakerEmulator personalities", () => {
       assert.strictEqual(chunks.map((ch) => ch.choices[0].delta.content ?? "").join(""), content)
       assert.strictEqual(chunks.at(-1).choices[0].finish_reason, "length")
 
-      const viaInputs = (yield* invokeJson(c, {
-        EndpointName: "ep",
-        Body: JSON.stringify({ inputs: "What is deep learning?", max_tokens: 7, seed: 5 })
-      })) as typeof body
-      assert.strictEqual(viaInputs.choices[0]!.message.content, content)
+      // vLLM's `/invocations` takes chat or completions bodies only.
+      const viaInputs = yield* modelError(
+        c,
+        JSON.stringify({ inputs: "What is deep learning?", max_tokens: 7, seed: 5 })
+      )
+      assert.strictEqual(viaInputs.status, 400)
+      assert.match(viaInputs.message, /Cannot find suitable handler/)
       const stopped = (yield* invokeJson(c, {
         EndpointName: "ep",
         Body: JSON.stringify({ messages, max_tokens: 7, seed: 5, stop: content.split(" ")[2] })
@@ -366,8 +398,11 @@ describe("SagemakerEmulator personalities", () => {
       const l = yield* withPersonality("lmi")
       const lmiStream = yield* streamText(l, payload)
       assert.strictEqual(lmiStream.contentType, "application/jsonlines")
+      // One line per token: `role` on the first only, the finish reason on the last.
       const lines = lmiStream.text.trimEnd().split("\n").map((x) => JSON.parse(x))
-      assert.strictEqual(lines.length, 4)
+      assert.strictEqual(lines.length, 3)
+      assert.deepStrictEqual(lines.map((x) => x.choices[0].delta.role), ["assistant", undefined, undefined])
+      assert.deepStrictEqual(lines.map((x) => x.choices[0].finish_reason), [null, null, "length"])
       assert.strictEqual(
         lines.map((x) => x.choices[0].delta.content ?? "").join(""),
         tgiChat.choices[0]!.message.content

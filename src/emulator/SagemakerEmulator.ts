@@ -7,13 +7,15 @@
  * format, streams AWS event-stream frames, can verify SigV4 signatures, injects faults per endpoint
  * and runs a small deterministic text model speaking several container dialects ("personalities").
  *
- * Streaming is decided by the model container, as on SageMaker: `tgi`, `lmi` and `messages` stream
- * tokens only when the request body has `"stream": true` (on either route: InvokeEndpoint then
- * returns the whole event text as one body); without it the stream route carries the ordinary JSON
- * body as PayloadParts. The `default` personality is lenient: on the stream route it streams unless
- * the body says `"stream": false`. `llama2` and `llama2-chat` never stream, whatever the body says:
- * the original JumpStart Llama 2 containers they copy cannot, and SageMaker does not refuse the stream
+ * Streaming is decided by the model container, as on SageMaker: `tgi`, `lmi` and `vllm` stream
+ * only when the request body has `"stream": true` (on either route: InvokeEndpoint then returns the
+ * whole event text as one body); without it the stream route carries the ordinary JSON body as
+ * PayloadParts. The `default` personality is lenient: on the stream route it streams unless the body
+ * says `"stream": false`. `llama2` and `llama2-chat` never stream, whatever the body says: the
+ * original JumpStart Llama 2 containers they copy cannot, and SageMaker does not refuse the stream
  * route for such a container, it relays its whole JSON answer (`[{"generation": …}]`) as PayloadParts.
+ *
+ * What each personality follows upstream, rule by rule, is in `docs/emulator.md`.
  *
  * @example
  * ```ts
@@ -37,21 +39,26 @@ import type * as Scope from "effect/Scope"
 import * as internalPersonality from "./internal/personalities.js"
 
 /**
- * The container dialects the built-in model speaks.
+ * The container dialects the built-in model speaks (`docs/emulator.md` has every rule and the
+ * upstream file each one follows).
  *
- * - `tgi`: Hugging Face TGI — `[{"generated_text"}]`, streams `data:` SSE (no space); `messages`
- *   bodies get OpenAI chat completions (`data:[DONE]`).
- * - `lmi`: DJL LMI — `{"generated_text"}` objects, streams JSON lines; chat as JSON lines.
+ * - `tgi`: Hugging Face TGI ≥ 2.4 — `/invocations` routes by body shape: `inputs` → generate
+ *   (`[{"generated_text"}]`, `data:` SSE without a space), `messages` → chat completions, `prompt` →
+ *   legacy completions (both `data:` SSE ending `data:[DONE]`).
+ * - `lmi`: DJL Serving LMI with rolling batch — `{"generated_text"}`, JSON lines (or `sse`) streams;
+ *   `messages` bodies get chat completions as JSON lines; its errors are 424 `{"code", "error"}`.
+ * - `vllm`: vLLM's OpenAI server behind SageMaker's `/invocations` — chat (`messages`) or completions
+ *   (`prompt`) only; an `inputs` body is refused with 400 "Cannot find suitable handler".
+ * - `messages`: the former name of `vllm`, still accepted.
  * - `llama2` / `llama2-chat`: JumpStart Llama 2 — `[{"generation"}]`; require `accept_eula=true`;
  *   never stream (the stream route carries that JSON body).
- * - `messages`: an OpenAI-compatible (vLLM-style) server — `chat.completion`, streams `data: ` chunks
- *   and `data: [DONE]`.
- * - `default`: TGI-shaped, but lenient (any content type; the stream route streams by default).
+ * - `default`: TGI's dialect made lenient (any content type, the stream route streams by default,
+ *   `return_full_text` off, stream details always sent, stop sequences cut out).
  *
  * @since 0.1.0
  * @category models
  */
-export type Personality = "default" | "tgi" | "lmi" | "llama2" | "llama2-chat" | "messages"
+export type Personality = "default" | "tgi" | "lmi" | "vllm" | "llama2" | "llama2-chat" | "messages"
 
 /**
  * Every personality, in documentation order.
@@ -59,7 +66,45 @@ export type Personality = "default" | "tgi" | "lmi" | "llama2" | "llama2-chat" |
  * @since 0.1.0
  * @category models
  */
-export const personalities: ReadonlyArray<Personality> = ["default", "tgi", "lmi", "llama2", "llama2-chat", "messages"]
+export const personalities: ReadonlyArray<Personality> = [
+  "default",
+  "tgi",
+  "lmi",
+  "vllm",
+  "llama2",
+  "llama2-chat",
+  "messages"
+]
+
+/**
+ * How the endpoint's container is configured, where the real servers have a switch for it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContainerOptions {
+  /**
+   * `vllm` and `lmi`: a reasoning parser is configured (vLLM's `--reasoning-parser`), so every chat
+   * answer starts with reasoning, returned apart from the content. `true` names the field
+   * `reasoning_content` (vLLM's earlier name, and LMI's); `"reasoning"` uses vLLM's later name.
+   */
+  readonly reasoning?: boolean | "reasoning_content" | "reasoning" | undefined
+  /**
+   * `tgi` (and `default`): SSE keep-alive comments (`:`) written before the first event, as axum
+   * writes one for every 15 s without an event (a long queue before the first token).
+   */
+  readonly keepAliveComments?: number | undefined
+  /**
+   * `tgi`: non-streamed tool calls carry `function.arguments` as a JSON object, as TGI 2.4 to 3.1
+   * did; TGI 3.2 and later (the default here) send a JSON string.
+   */
+  readonly toolArgumentsAsObject?: boolean | undefined
+  /**
+   * `lmi`: the framing of streamed chat answers: `jsonlines` (`jsonlines_chat`, the default) or
+   * `sse` (`sse_chat`, which LMI's vLLM chat path uses since djl-serving commit 76158f2a).
+   */
+  readonly lmiChatStream?: "jsonlines" | "sse" | undefined
+}
 
 /**
  * @since 0.1.0
@@ -101,6 +146,7 @@ export type Operation = "invoke" | "stream" | "async" | "unknown"
  * | `stall` | stream: sends `afterParts` (default 1) parts then never finishes; invoke: never answers |
  * | `bad-crc` | stream: frame number `afterParts + 1` (default 2nd) has a corrupted message CRC; invoke: no effect |
  * | `truncate` | stream: the last frame is cut in the middle and the response ends; invoke: the body is cut in half |
+ * | `generation-error` | the model container fails while generating, after `afterTokens` (default 0) streamed tokens, and says so in its own dialect (docs/emulator.md) |
  *
  * @since 0.1.0
  * @category models
@@ -139,6 +185,20 @@ export type Fault =
   | { readonly kind: "stall"; readonly afterParts?: number | undefined; readonly count?: number | undefined }
   | { readonly kind: "bad-crc"; readonly afterParts?: number | undefined; readonly count?: number | undefined }
   | { readonly kind: "truncate"; readonly count?: number | undefined }
+  | {
+    readonly kind: "generation-error"
+    /** Tokens the container sends before it fails (streams). Default 0. */
+    readonly afterTokens?: number | undefined
+    /** The container's error text; each personality has its own default. */
+    readonly message?: string | undefined
+    /**
+     * How an `lmi` container reports it: `http-424` (LMI ≥ 0.29: 424 `{"code": 424, "error"}`, the
+     * default), `empty-text` (LMI ≤ 0.28: 200 with `details.finish_reason: "error"`) or `null-text`
+     * (200 `{"generated_text": null, "error", "code": 400}`).
+     */
+    readonly lmi?: "http-424" | "empty-text" | "null-text" | undefined
+    readonly count?: number | undefined
+  }
 
 /**
  * @since 0.1.0
@@ -170,7 +230,8 @@ export const faultKinds: ReadonlyArray<FaultKind> = [
   "internal-stream-failure",
   "stall",
   "bad-crc",
-  "truncate"
+  "truncate",
+  "generation-error"
 ]
 
 const afterPartsKinds: ReadonlyArray<FaultKind> = [
@@ -185,7 +246,8 @@ const afterPartsKinds: ReadonlyArray<FaultKind> = [
  * Parses `KIND[:ARG]` as used by the CLI's `--fault ENDPOINT:KIND[:ARG]` (the endpoint part is the
  * caller's). `ARG` is a non-negative integer: milliseconds for `latency` (required), the number of
  * PayloadParts sent first for `reset`, `stream-error`, `internal-stream-failure`, `stall` and
- * `bad-crc`, and otherwise `count`, the number of first calls affected (`not-ready:2`).
+ * `bad-crc`, the tokens streamed first for `generation-error`, and otherwise `count`, the number of
+ * first calls affected (`not-ready:2`).
  * Returns `Right(fault)` or `Left(reason)`.
  *
  * @since 0.1.0
@@ -212,6 +274,7 @@ export const parseFault = (spec: string): Either.Either<Fault, string> => {
     })
   }
   if (arg === undefined) return Either.right({ kind: k } as Fault)
+  if (k === "generation-error") return Either.right({ kind: k, afterTokens: arg })
   if (afterPartsKinds.includes(k)) return Either.right({ kind: k, afterParts: arg } as Fault)
   return Either.right({ kind: k, count: arg } as Fault)
 }
@@ -276,6 +339,10 @@ export interface ModelRequest {
   readonly sessionId: string | undefined
   /** Lower-cased request headers. */
   readonly headers: Readonly<Record<string, string>>
+  /** The endpoint's container options. */
+  readonly container?: ContainerOptions | undefined
+  /** A `generation-error` fault the container is to act out on this call. */
+  readonly generationError?: Extract<Fault, { readonly kind: "generation-error" }> | undefined
 }
 
 /**
@@ -327,6 +394,7 @@ export interface EndpointOptions {
   readonly split?: SplitStrategy | undefined
   /** Delay between PayloadPart frames on the stream route. */
   readonly partDelayMillis?: number | undefined
+  readonly container?: ContainerOptions | undefined
 }
 
 /**
@@ -339,6 +407,8 @@ export interface Options {
   /** Default `127.0.0.1`. */
   readonly host?: string | undefined
   readonly personality?: Personality | undefined
+  /** How every endpoint's container is configured (an endpoint's own `container` replaces it). */
+  readonly container?: ContainerOptions | undefined
   /** When given, other endpoint names get 400 `ValidationError` "Endpoint … not found." */
   readonly endpoints?: ReadonlyArray<string> | Readonly<Record<string, EndpointOptions>> | undefined
   /** Faults per endpoint name; the key `"*"` applies to every endpoint. */

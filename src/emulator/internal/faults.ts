@@ -70,6 +70,14 @@ const postFaults: Record<Operation, ReadonlySet<FaultKind>> = {
   unknown: new Set<FaultKind>()
 }
 
+/** Faults the model container acts out itself (the handler passes them on in the request). */
+const modelFaults: Record<Operation, ReadonlySet<FaultKind>> = {
+  invoke: new Set<FaultKind>(["generation-error"]),
+  stream: new Set<FaultKind>(["generation-error"]),
+  async: new Set<FaultKind>(),
+  unknown: new Set<FaultKind>()
+}
+
 /** @internal */
 export interface Selection {
   /** The sum of every matching `latency`. */
@@ -88,7 +96,9 @@ export const select = (faults: ReadonlyArray<Fault>, call: number, operation: Op
   const active = faults.filter((f) => f.count === undefined || call <= f.count)
   return {
     latencyMillis: active.reduce((ms, f) => f.kind === "latency" ? ms + f.millis : ms, 0),
-    fault: active.find((f) => preFaults[operation].has(f.kind) || postFaults[operation].has(f.kind))
+    fault: active.find((f) =>
+      preFaults[operation].has(f.kind) || postFaults[operation].has(f.kind) || modelFaults[operation].has(f.kind)
+    )
   }
 }
 
@@ -163,6 +173,13 @@ export const before = (
       return undefined
   }
 }
+
+/** The fault the model container acts out, if any. @internal */
+export const model = (
+  fault: Fault | undefined,
+  operation: Operation
+): Extract<Fault, { readonly kind: "generation-error" }> | undefined =>
+  fault?.kind === "generation-error" && modelFaults[operation].has(fault.kind) ? fault : undefined
 
 /** The fault that acts on the model's output, if any. @internal */
 export const after = (fault: Fault | undefined, operation: Operation): Fault | undefined =>

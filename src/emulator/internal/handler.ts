@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type {
+  ContainerOptions,
   EndpointOptions,
   Fault,
   FaultKind,
@@ -63,6 +64,7 @@ interface EndpointConfig {
   readonly responder: Responder | undefined
   readonly split: SplitStrategy
   readonly partDelayMillis: number
+  readonly container: ContainerOptions
 }
 
 const toArray = <A>(x: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
@@ -123,7 +125,8 @@ export const make = (options: Options): Handler => {
       faults: [...toArray(options.faults?.["*"]), ...toArray(options.faults?.[name]), ...toArray(own.faults)],
       responder: own.responder ?? options.responder,
       split: own.split ?? options.split ?? { kind: "whole" },
-      partDelayMillis: own.partDelayMillis ?? options.partDelayMillis ?? 0
+      partDelayMillis: own.partDelayMillis ?? options.partDelayMillis ?? 0,
+      container: own.container ?? options.container ?? {}
     }
   }
 
@@ -197,6 +200,7 @@ export const make = (options: Options): Handler => {
         }))
       }
 
+      const generationError = Faults.model(fault, operation)
       const text = decoder.decode(body)
       const answer = yield* callModel(config.responder ?? Personalities.responder(config.personality), {
         endpointName,
@@ -209,7 +213,9 @@ export const make = (options: Options): Handler => {
         accept: operation === "invoke" ? headers["accept"] : headers["x-amzn-sagemaker-accept"],
         customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
         sessionId: headers["x-amzn-sagemaker-session-id"],
-        headers
+        headers,
+        container: config.container,
+        generationError
       })
       const chunks = (typeof answer.body === "string" || answer.body instanceof Uint8Array
         ? [answer.body]
@@ -217,10 +223,13 @@ export const make = (options: Options): Handler => {
       const status = answer.status ?? 200
       if (status < 200 || status > 299) {
         return fail(
-          Errors.modelError({ ...ctx, originalStatusCode: status, originalMessage: decoder.decode(concat(chunks)) })
+          Errors.modelError({ ...ctx, originalStatusCode: status, originalMessage: decoder.decode(concat(chunks)) }),
+          generationError
         )
       }
       const post = Faults.after(fault, operation)
+      // The recorded fault: the one that altered the output, or the failure the container acted out.
+      const decided = post ?? generationError
       const success: Envelopes.Success = {
         requestId,
         targetVariant: headers["x-amzn-sagemaker-target-variant"],
@@ -237,7 +246,7 @@ export const make = (options: Options): Handler => {
             nowMillis: yield* Clock.currentTimeMillis,
             body: Faults.truncateBody(post, concat(Faults.output(post, chunks)))
           }),
-          post
+          decided
         )
       }
 
@@ -245,7 +254,7 @@ export const make = (options: Options): Handler => {
       const { ending, frames } = Faults.frames(post, parts.map(frameEncoder.payloadPart), frameEncoder)
       return respond(
         Envelopes.eventStream({ ...success, frames, ending, partDelayMillis: config.partDelayMillis }),
-        post
+        decided
       )
     })
 

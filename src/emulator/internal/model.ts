@@ -22,19 +22,35 @@ export type FinishReason = "length" | "eos_token" | "stop_sequence"
 /** @internal */
 export interface GenerationParams {
   readonly prompt: string
-  /** Exactly this many tokens (unless a stop sequence hits); undefined: two sentences then EOS. */
+  /**
+   * At most this many tokens. Free text then has exactly this many (unless a stop sequence hits);
+   * forced text (`text`) ends with EOS when it fits. Undefined: two sentences (or the forced text),
+   * then EOS.
+   */
   readonly maxNewTokens: number | undefined
   readonly stop: ReadonlyArray<string>
   readonly seed: number | undefined
+  /** Words the answer starts with (a quoted tool result), then the generated sentences. */
+  readonly prefix?: string | undefined
+  /** The whole answer, tokenized as given (JSON, tool arguments), instead of generated sentences. */
+  readonly text?: string | undefined
+  /** Sentences generated when no `maxNewTokens` is given. Default 2. */
+  readonly sentences?: number | undefined
+  /** Varies the generator for a second text from the same prompt (the reasoning). */
+  readonly salt?: string | undefined
 }
 
 /** @internal */
 export interface Generation {
-  /** Generated text, without the prompt, cut before any stop sequence; excludes special tokens. */
-  readonly text: string
-  /** Tokens as streamed; the last one may be a special EOS token. */
+  /**
+   * Tokens as generated: through the token that completed a stop sequence (whose text may run past
+   * it), and a special EOS token last when the model ended on its own.
+   */
   readonly tokens: ReadonlyArray<Token>
   readonly finishReason: FinishReason
+  /** The stop sequence that ended generation, and where it starts in the joined token texts. */
+  readonly stop: { readonly sequence: string; readonly start: number } | undefined
+  /** Tokens generated, EOS included. */
   readonly generatedTokens: number
   readonly inputTokens: number
 }
@@ -220,51 +236,146 @@ const sentence = (rng: () => number, words: ReadonlyArray<string>): Array<string
   return filled.map((w, i) => w === "a" && /^[aeiouü]/i.test(filled[i + 1] ?? "") ? "an" : w)
 }
 
+const tokensOf = (pieces: ReadonlyArray<string>, offset = 0): Array<Token> =>
+  pieces.map((w, i) => tokenOf(w, offset + i))
+
+/** Words with their leading whitespace, as TGI's tokens are. @internal */
+export const proseTokens = (text: string): ReadonlyArray<string> => text.match(/\s*\S+/gu) ?? []
+
+/**
+ * JSON text cut into small pieces the way a tokenizer would: punctuation alone, string literals
+ * in runs of a few characters (never inside an escape or a surrogate pair). The pieces concatenate to
+ * `text`.
+ *
+ * @internal
+ */
+export const jsonTokens = (text: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const re = /[{}[\],:]|"(?:[^"\\]|\\.)*"|[^{}[\],:"]+/gu
+  for (const m of text.match(re) ?? []) {
+    if (!m.startsWith("\"")) {
+      out.push(m)
+      continue
+    }
+    const units = m.match(/\\u[0-9a-fA-F]{4}|\\.|[\s\S]/gu) ?? []
+    for (let i = 0; i < units.length; i += 4) out.push(units.slice(i, i + 4).join(""))
+  }
+  return out
+}
+
+/** Where the stop sequence that completes first ends generation, in `text`. */
+const firstStop = (
+  text: string,
+  stop: ReadonlyArray<string>
+): { readonly sequence: string; readonly start: number; readonly end: number } | undefined => {
+  let best: { sequence: string; start: number; end: number } | undefined
+  for (const s of stop) {
+    if (s.length === 0) continue
+    const start = text.indexOf(s)
+    if (start >= 0 && (best === undefined || start + s.length < best.end)) {
+      best = { sequence: s, start, end: start + s.length }
+    }
+  }
+  return best
+}
+
 /**
  * Generates tokens for `params`. Tokens are words with a leading space, like TGI's.
  *
  * @internal
  */
 export const generate = (params: GenerationParams): Generation => {
-  const rng = mulberry32(hash32(`${params.seed ?? "-"}\u0000${params.prompt}`))
+  const salt = params.salt === undefined ? "" : `${params.salt}\u0000`
+  const rng = mulberry32(hash32(`${params.seed ?? "-"}\u0000${salt}${params.prompt}`))
   const words = keywords(params.prompt)
   const wanted = params.maxNewTokens
-  const raw: Array<string> = []
-  if (wanted === undefined) {
-    raw.push(...sentence(rng, words), ...sentence(rng, words))
-  } else {
-    while (raw.length < wanted) raw.push(...sentence(rng, words))
-    raw.length = wanted
-  }
-  let tokens: Array<Token> = raw.map((w, i) => tokenOf(` ${w}`, i))
-  let text = tokens.map((t) => t.text).join("")
-  let finishReason: FinishReason = wanted === undefined ? "eos_token" : "length"
-  let generatedTokens = tokens.length
-
-  // Stop at the match that completes first, cutting the text just before it.
-  let best: { start: number; end: number } | undefined
-  for (const s of params.stop) {
-    if (s.length === 0) continue
-    const start = text.indexOf(s)
-    if (start >= 0 && (best === undefined || start + s.length < best.end)) best = { start, end: start + s.length }
-  }
-  if (best !== undefined) {
-    const kept: Array<Token> = []
-    let offset = 0
-    generatedTokens = 0
-    for (const t of tokens) {
-      const end = offset + t.text.length
-      if (offset < best.end) generatedTokens++
-      if (end <= best.start) kept.push(t)
-      else if (offset < best.start) kept.push({ ...t, text: t.text.slice(0, best.start - offset) })
-      offset = end
+  let finishReason: FinishReason
+  let tokens: Array<Token>
+  if (params.text !== undefined) {
+    const pieces = jsonTokens(params.text)
+    if (wanted !== undefined && pieces.length >= wanted) {
+      tokens = tokensOf(pieces.slice(0, wanted))
+      finishReason = "length"
+    } else {
+      tokens = [...tokensOf(pieces), eosToken]
+      finishReason = "eos_token"
     }
-    tokens = kept
-    text = text.slice(0, best.start)
-    finishReason = "stop_sequence"
-  } else if (finishReason === "eos_token") {
-    tokens = [...tokens, eosToken]
-    generatedTokens = tokens.length
+    return {
+      tokens,
+      finishReason,
+      stop: undefined,
+      generatedTokens: tokens.length,
+      inputTokens: countWords(params.prompt)
+    }
   }
-  return { text, tokens, finishReason, generatedTokens, inputTokens: countWords(params.prompt) }
+  const raw = [...proseTokens(params.prefix ?? "")]
+  const generated: Array<string> = []
+  if (wanted === undefined) {
+    const sentences = params.sentences ?? (params.prefix === undefined ? 2 : 1)
+    for (let i = 0; i < sentences; i++) generated.push(...sentence(rng, words))
+  } else {
+    while (raw.length + generated.length < wanted) generated.push(...sentence(rng, words))
+  }
+  const pieces = [...raw, ...generated.map((w) => ` ${w}`)]
+  if (wanted !== undefined) pieces.length = Math.min(pieces.length, wanted)
+  if (raw.length > 0 && pieces.length > 0 && !/^\s/u.test(pieces[0]!)) pieces[0] = ` ${pieces[0]}`
+  tokens = tokensOf(pieces)
+  finishReason = wanted === undefined ? "eos_token" : "length"
+
+  // Generation stops after the token that completes the first stop sequence.
+  const text = tokens.map((t) => t.text).join("")
+  const hit = firstStop(text, params.stop)
+  if (hit !== undefined) {
+    let offset = 0
+    let kept = 0
+    for (const t of tokens) {
+      kept++
+      offset += t.text.length
+      if (offset >= hit.end) break
+    }
+    tokens = tokens.slice(0, kept)
+    return {
+      tokens,
+      finishReason: "stop_sequence",
+      stop: { sequence: hit.sequence, start: hit.start },
+      generatedTokens: tokens.length,
+      inputTokens: countWords(params.prompt)
+    }
+  }
+  if (finishReason === "eos_token") tokens = [...tokens, eosToken]
+  return {
+    tokens,
+    finishReason,
+    stop: undefined,
+    generatedTokens: tokens.length,
+    inputTokens: countWords(params.prompt)
+  }
 }
+
+/**
+ * The tokens a server that drops the stop sequence shows (vLLM): cut just before it, the cut token
+ * keeping its head.
+ *
+ * @internal
+ */
+export const cutAtStop = (g: Generation): ReadonlyArray<Token> => {
+  if (g.stop === undefined) return g.tokens
+  const out: Array<Token> = []
+  let offset = 0
+  for (const t of g.tokens) {
+    const end = offset + t.text.length
+    if (end <= g.stop.start) out.push(t)
+    else if (offset < g.stop.start) out.push({ ...t, text: t.text.slice(0, g.stop.start - offset) })
+    else out.push({ ...t, text: "" })
+    offset = end
+  }
+  // The token that completed the sequence still counts, with what is left of its text.
+  return out.filter((t, i) => i < out.length - 1 ? t.text.length > 0 : true)
+}
+
+/** The text of `tokens`, special tokens left out. @internal */
+export const textOf = (tokens: ReadonlyArray<Token>): string =>
+  tokens.filter((t) => !t.special).map((t) => t.text).join("")
+
+/** A short English word chosen by `key`: what the model writes into a JSON string. @internal */
+export const wordFor = (key: string): string => nouns[hash32(key) % nouns.length]!
