@@ -12,6 +12,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
 import * as SagemakerBatch from "../src/SagemakerBatch.js"
 import { type SagemakerError, SagemakerInferenceError, SagemakerThrottlingError } from "../src/SagemakerError.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
@@ -109,6 +110,25 @@ describe("SagemakerBatch.run against an endpoint of limited capacity", () => {
         }))
     }
   }
+
+  it.scopedLive("the emulator's capacity fault: throttles and overloaded-container 424s both shrink the limit", () =>
+    Effect.gen(function*() {
+      const emulator = yield* SagemakerEmulator.make({
+        personality: "tgi",
+        faults: { ep: [{ kind: "capacity", limit: 6 }, { kind: "latency", millis: 15 }] }
+      })
+      const results = yield* SagemakerBatch.run(prompts(200), { concurrency: 12, maxConcurrency: 32 }).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toArray),
+        Effect.provide(SagemakerGenerator.layer({ model: "ep", endpointUrl: emulator.url, transport: "http" })),
+        Effect.withConfigProvider(ConfigProvider.fromMap(testEnv))
+      )
+      assert.strictEqual(new Set(results.map((result) => result.id)).size, 200)
+      assert.isTrue(results.every(SagemakerBatch.isSuccess))
+      const refusals = (yield* emulator.requests).filter((request) => request.status !== 200)
+      assert.isAbove(refusals.length, 1)
+      assert.includeMembers([...new Set(refusals.map((request) => request.status))], [400, 424])
+    }))
 
   it.scopedLive("a failed item is a result with its error; the batch goes on", () =>
     Effect.gen(function*() {

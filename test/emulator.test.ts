@@ -643,11 +643,14 @@ describe("SagemakerEmulator.parseFault / parseSplit", () => {
     assert.deepStrictEqual(SagemakerEmulator.parseFault("model-error"), Either.right({ kind: "model-error" }))
     assert.deepStrictEqual(SagemakerEmulator.parseFault("throttle:3"), Either.right({ kind: "throttle", count: 3 }))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("latency")))
+    assert.deepStrictEqual(SagemakerEmulator.parseFault("capacity:64"), Either.right({ kind: "capacity", limit: 64 }))
+    assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("capacity")))
+    assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("capacity:0")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("nope")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:x")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:1:2")))
     for (const kind of SagemakerEmulator.faultKinds) {
-      if (kind !== "latency") assert.isTrue(Either.isRight(SagemakerEmulator.parseFault(kind)), kind)
+      if (kind !== "latency" && kind !== "capacity") assert.isTrue(Either.isRight(SagemakerEmulator.parseFault(kind)), kind)
     }
   })
 

@@ -4,6 +4,10 @@
  * sockets; a workload of successes, retries, timeouts, interruptions and early closes leaves no
  * fiber, timer, socket or server behind. (`interruption.test.ts` covers the same on a loopback
  * server: timeouts abort each attempt, maxConcurrency.)
+ *
+ * The interruption tests share one emulator and one client per transport, each on its own
+ * endpoint. The tests of a layer's own client build and close their layers themselves: that
+ * lifetime, and the process's sockets and timers around it, is what they pin.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -19,6 +23,7 @@ import * as Supervisor from "effect/Supervisor"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as Secret from "../src/Secret.js"
+import * as Fixtures from "./helpers/fixtures.js"
 import { activeResources, excess, settle } from "./helpers/resources.js"
 import { transports } from "./helpers/transports.js"
 
@@ -40,91 +45,37 @@ const closedWithin = (emulator: SagemakerEmulator.Service, n: number) =>
     Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => `fewer than ${n} requests were aborted` })
   )
 
-/** Waits until the emulator has seen `n` requests. */
-const requestsSeen = (emulator: SagemakerEmulator.Service, n: number) =>
+/** Waits until the shared emulator has seen `n` requests to `endpointName`. */
+const requestsSeen = (endpointName: string, n: number) =>
   Effect.gen(function*() {
     for (let i = 0; i < 200; i++) {
-      if ((yield* emulator.requests).length >= n) return
+      if ((yield* Fixtures.requestsTo(endpointName)).length >= n) return
       yield* Effect.sleep("10 millis")
     }
-    return yield* Effect.fail(`the emulator never saw ${n} request(s)`)
+    return yield* Effect.fail(`the emulator never saw ${n} request(s) to ${endpointName}`)
   })
+
+const aborted = (endpointName: string) =>
+  Effect.map(Fixtures.requestsTo(endpointName), (requests) => requests.filter((r) => r.aborted).length)
+
+/** One endpoint per interruption test; the stall faults never answer. */
+const interruptionEndpoints: SagemakerEmulator.Options = {
+  endpoints: {
+    "run-stalled": { faults: { kind: "stall" } },
+    "stream-stalled": { faults: { kind: "stall", afterParts: 2 } },
+    "slow": { partDelayMillis: 50 },
+    "gap-stalled": { faults: { kind: "stall", afterParts: 2 } },
+    "deadline-stalled": { faults: { kind: "stall" } }
+  }
+}
+
+/** The generator options of the interruption tests: quick retries. */
+const fast = (options: Partial<SagemakerGenerator.Options> = {}): Partial<SagemakerGenerator.Options> => ({
+  retry: { baseDelay: "1 millis" },
+  ...options
+})
 
 for (const variant of transports) {
-  describe(`interruption aborts the request (${variant.name} transport)`, () => {
-    it.scopedLive("interrupting a running run: the emulator sees its request closed", () =>
-      Effect.gen(function*() {
-        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall" } } })
-        const fiber = yield* Effect.fork(
-          SagemakerGenerator.run("p").pipe(Effect.provide(generator(emulator, "stalled", variant.options)))
-        )
-        yield* requestsSeen(emulator, 1)
-        assert.strictEqual(yield* emulator.closedRequests, 0)
-        const exit = yield* Fiber.interrupt(fiber)
-        assert.isTrue(Exit.isInterrupted(exit))
-        yield* closedWithin(emulator, 1)
-        const [request] = yield* emulator.requests
-        assert.isTrue(request!.aborted)
-        assert.strictEqual(request!.status, 0)
-      }))
-
-    it.scopedLive("interrupting a stream's consumer mid-stream: chunks first, then the request is closed", () =>
-      Effect.gen(function*() {
-        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall", afterParts: 2 } } })
-        let chunks = 0
-        const fiber = yield* Effect.fork(
-          Stream.runForEach(SagemakerGenerator.stream("p"), () => Effect.sync(() => chunks++)).pipe(
-            Effect.provide(generator(emulator, "stalled", variant.options))
-          )
-        )
-        for (let i = 0; i < 200 && chunks < 2; i++) yield* Effect.sleep("10 millis")
-        assert.strictEqual(chunks, 2)
-        yield* Fiber.interrupt(fiber)
-        yield* closedWithin(emulator, 1)
-        assert.strictEqual((yield* emulator.requests).length, 1)
-      }))
-
-    it.scopedLive("closing a stream early (take 2 of many) aborts the rest of the response", () =>
-      Effect.gen(function*() {
-        const emulator = yield* SagemakerEmulator.make({
-          endpoints: { slow: { partDelayMillis: 50 } }
-        })
-        // Checked while the layer (and its client) is open: closing it would close the socket too.
-        yield* Effect.gen(function*() {
-          const chunks = yield* SagemakerGenerator.stream("p", { max_new_tokens: 100 }).pipe(
-            Stream.take(2),
-            Stream.runCollect
-          )
-          assert.strictEqual(Chunk.size(chunks), 2)
-          yield* closedWithin(emulator, 1)
-        }).pipe(Effect.provide(generator(emulator, "slow", variant.options)))
-      }))
-
-    it.scopedLive("a gap timeout mid-stream closes the request while the client stays open", () =>
-      Effect.gen(function*() {
-        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall", afterParts: 2 } } })
-        yield* Effect.gen(function*() {
-          const results = yield* SagemakerGenerator.stream("p").pipe(Stream.either, Stream.runCollect)
-          const last = Chunk.unsafeLast(results)
-          assert.strictEqual(last._tag === "Left" ? last.left._tag : "no failure", "SagemakerTimeoutError")
-          yield* closedWithin(emulator, 1)
-        }).pipe(
-          Effect.provide(generator(emulator, "stalled", { ...variant.options, timeout: "100 millis", retry: false }))
-        )
-      }))
-
-    it.scopedLive("a deadline aborts the attempt in flight", () =>
-      Effect.gen(function*() {
-        const emulator = yield* SagemakerEmulator.make({ faults: { stalled: { kind: "stall" } } })
-        const error = yield* SagemakerGenerator.run("p").pipe(
-          Effect.provide(generator(emulator, "stalled", { ...variant.options, retry: { deadline: "100 millis" } })),
-          Effect.flip
-        )
-        assert.strictEqual(error._tag, "SagemakerTimeoutError")
-        yield* closedWithin(emulator, 1)
-      }))
-  })
-
   describe(`the layer owns its client (${variant.name} transport)`, () => {
     it.scopedLive("closing the layer's scope closes its keep-alive sockets (the client is destroyed)", () =>
       Effect.gen(function*() {
@@ -231,3 +182,76 @@ describe("the http transport's pool", () => {
     60_000
   )
 })
+
+// After the tests that count the process's sockets, so that no shared client is open or closing
+// while they take their baseline.
+for (const variant of transports) {
+  Fixtures.layerLive(Fixtures.stack(variant, { emulator: interruptionEndpoints }))(
+    `interruption aborts the request (${variant.name} transport)`,
+    (it) => {
+      it.effect("interrupting a running run: the emulator sees its request closed", () =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            SagemakerGenerator.run("p").pipe(Fixtures.generatorOn("run-stalled", fast()))
+          )
+          yield* requestsSeen("run-stalled", 1)
+          assert.strictEqual(yield* aborted("run-stalled"), 0)
+          const exit = yield* Fiber.interrupt(fiber)
+          assert.isTrue(Exit.isInterrupted(exit))
+          yield* Fixtures.awaitAborted("run-stalled", 1)
+          const [request] = yield* Fixtures.requestsTo("run-stalled")
+          assert.isTrue(request!.aborted)
+          assert.strictEqual(request!.status, 0)
+        }))
+
+      it.effect("interrupting a stream's consumer mid-stream: chunks first, then the request is closed", () =>
+        Effect.gen(function*() {
+          let chunks = 0
+          const fiber = yield* Effect.fork(
+            Stream.runForEach(SagemakerGenerator.stream("p"), () => Effect.sync(() => chunks++)).pipe(
+              Fixtures.generatorOn("stream-stalled", fast())
+            )
+          )
+          for (let i = 0; i < 200 && chunks < 2; i++) yield* Effect.sleep("10 millis")
+          assert.strictEqual(chunks, 2)
+          yield* Fiber.interrupt(fiber)
+          yield* Fixtures.awaitAborted("stream-stalled", 1)
+          assert.strictEqual((yield* Fixtures.requestsTo("stream-stalled")).length, 1)
+        }))
+
+      it.effect("closing a stream early (take 2 of many) aborts the rest of the response", () =>
+        Effect.gen(function*() {
+          const chunks = yield* SagemakerGenerator.stream("p", { max_new_tokens: 100 }).pipe(
+            Stream.take(2),
+            Stream.runCollect,
+            Fixtures.generatorOn("slow", fast())
+          )
+          assert.strictEqual(Chunk.size(chunks), 2)
+          // The shared client stays open: only the early close can have closed the request.
+          yield* Fixtures.awaitAborted("slow", 1)
+        }))
+
+      it.effect("a gap timeout mid-stream closes the request while the client stays open", () =>
+        Effect.gen(function*() {
+          const results = yield* SagemakerGenerator.stream("p").pipe(
+            Stream.either,
+            Stream.runCollect,
+            Fixtures.generatorOn("gap-stalled", fast({ timeout: "100 millis", retry: false }))
+          )
+          const last = Chunk.unsafeLast(results)
+          assert.strictEqual(last._tag === "Left" ? last.left._tag : "no failure", "SagemakerTimeoutError")
+          yield* Fixtures.awaitAborted("gap-stalled", 1)
+        }))
+
+      it.effect("a deadline aborts the attempt in flight", () =>
+        Effect.gen(function*() {
+          const error = yield* SagemakerGenerator.run("p").pipe(
+            Fixtures.generatorOn("deadline-stalled", fast({ retry: { deadline: "100 millis" } })),
+            Effect.flip
+          )
+          assert.strictEqual(error._tag, "SagemakerTimeoutError")
+          yield* Fixtures.awaitAborted("deadline-stalled", 1)
+        }))
+    }
+  )
+}

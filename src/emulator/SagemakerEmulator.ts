@@ -168,6 +168,15 @@ export type Fault =
   | { readonly kind: "html-500"; readonly count?: number | undefined }
   | { readonly kind: "empty-500"; readonly count?: number | undefined }
   | { readonly kind: "latency"; readonly millis: number; readonly count?: number | undefined }
+  | {
+    /**
+     * The endpoint serves `limit` requests at once; past that SageMaker refuses the rest, taking
+     * turns between a 400 `ThrottlingException` and a 424 `ModelError` relaying the container's
+     * 429. Combines with `latency` (the time each request holds its place).
+     */
+    readonly kind: "capacity"
+    readonly limit: number
+  }
   | { readonly kind: "malformed"; readonly count?: number | undefined }
   | { readonly kind: "reset"; readonly afterParts?: number | undefined; readonly count?: number | undefined }
   | {
@@ -224,6 +233,7 @@ export const faultKinds: ReadonlyArray<FaultKind> = [
   "html-500",
   "empty-500",
   "latency",
+  "capacity",
   "malformed",
   "reset",
   "stream-error",
@@ -245,6 +255,7 @@ const afterPartsKinds: ReadonlyArray<FaultKind> = [
 /**
  * Parses `KIND[:ARG]` as used by the CLI's `--fault ENDPOINT:KIND[:ARG]` (the endpoint part is the
  * caller's). `ARG` is a non-negative integer: milliseconds for `latency` (required), the number of
+ * requests served at once for `capacity` (required), the number of
  * PayloadParts sent first for `reset`, `stream-error`, `internal-stream-failure`, `stall` and
  * `bad-crc`, the tokens streamed first for `generation-error`, and otherwise `count`, the number of
  * first calls affected (`not-ready:2`).
@@ -272,6 +283,11 @@ export const parseFault = (spec: string): Either.Either<Fault, string> => {
       kind: "latency",
       millis: arg
     })
+  }
+  if (k === "capacity") {
+    return arg === undefined || arg < 1
+      ? Either.left(`fault "capacity" needs the requests served at once, e.g. capacity:64`)
+      : Either.right({ kind: "capacity", limit: arg })
   }
   if (arg === undefined) return Either.right({ kind: k } as Fault)
   if (k === "generation-error") return Either.right({ kind: k, afterTokens: arg })

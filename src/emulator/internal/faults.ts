@@ -93,7 +93,7 @@ export interface Selection {
  * @internal
  */
 export const select = (faults: ReadonlyArray<Fault>, call: number, operation: Operation): Selection => {
-  const active = faults.filter((f) => f.count === undefined || call <= f.count)
+  const active = faults.filter((f) => !("count" in f) || f.count === undefined || call <= f.count)
   return {
     latencyMillis: active.reduce((ms, f) => f.kind === "latency" ? ms + f.millis : ms, 0),
     fault: active.find((f) =>

@@ -108,6 +108,9 @@ export const make = (options: Options): Handler => {
   const maxBodyBytes = options.maxBodyBytes ?? 6_291_456
   const frameEncoder = EventStream.makeEncoder()
   const calls = new Map<string, number>()
+  /** Requests in flight per endpoint with a `capacity` fault, and how many were refused. */
+  const busy = new Map<string, number>()
+  const refused = new Map<string, number>()
 
   const endpointConfig = (name: string): EndpointConfig => {
     let known = options.endpoints === undefined
@@ -175,9 +178,47 @@ export const make = (options: Options): Handler => {
 
       const call = (calls.get(endpointName) ?? 0) + 1
       calls.set(endpointName, call)
+      const ctx = { endpointName, region, accountId }
+      const capacity = config.faults.find((f) => f.kind === "capacity")
+      if (capacity !== undefined) {
+        const inFlight = busy.get(endpointName) ?? 0
+        if (inFlight >= capacity.limit) {
+          const turn = (refused.get(endpointName) ?? 0) + 1
+          refused.set(endpointName, turn)
+          return fail(
+            turn % 2 === 1 ? Errors.throttling() : Errors.modelError({
+              ...ctx,
+              originalStatusCode: 429,
+              originalMessage: JSON.stringify({ error: "Model is overloaded", error_type: "overloaded" })
+            }),
+            capacity
+          )
+        }
+        busy.set(endpointName, inFlight + 1)
+        return yield* Effect.ensuring(
+          serve(request, endpointName, operation, config, call, ctx),
+          Effect.sync(() => busy.set(endpointName, (busy.get(endpointName) ?? 1) - 1))
+        )
+      }
+      return yield* serve(request, endpointName, operation, config, call, ctx)
+    })
+
+  /** The accepted call: latency and faults, then the model and the envelope of its answer. */
+  const serve = (
+    request: Incoming,
+    endpointName: string,
+    operation: "invoke" | "stream" | "async",
+    config: EndpointConfig,
+    call: number,
+    ctx: { readonly endpointName: string; readonly region: string; readonly accountId: string }
+  ): Effect.Effect<Reply> =>
+    Effect.gen(function*() {
+      const { headers, requestId } = request
+      const body = request.body!.bytes
+      const region = ctx.region
+      const fail = (spec: Errors.ErrorSpec, fault?: Fault): Reply => respond(Envelopes.error(spec, requestId), fault)
       const { fault, latencyMillis } = Faults.select(config.faults, call, operation)
       if (latencyMillis > 0) yield* Effect.sleep(Duration.millis(latencyMillis))
-      const ctx = { endpointName, region, accountId }
       const before = Faults.before(fault, operation, ctx)
       if (before !== undefined) {
         switch (before._tag) {
