@@ -52,13 +52,15 @@ import * as internalPersonality from "./internal/personalities.js"
  * - `messages`: the former name of `vllm`, still accepted.
  * - `llama2` / `llama2-chat`: JumpStart Llama 2 — `[{"generation"}]`; require `accept_eula=true`;
  *   never stream (the stream route carries that JSON body).
+ * - `embeddings`: an embeddings container (TEI `{inputs}`, vLLM `{input}`, JumpStart `{text_inputs}`):
+ *   the same text always gives the same vector.
  * - `default`: TGI's dialect made lenient (any content type, the stream route streams by default,
  *   `return_full_text` off, stream details always sent, stop sequences cut out).
  *
  * @since 0.1.0
  * @category models
  */
-export type Personality = "default" | "tgi" | "lmi" | "vllm" | "llama2" | "llama2-chat" | "messages"
+export type Personality = "default" | "tgi" | "lmi" | "vllm" | "llama2" | "llama2-chat" | "messages" | "embeddings"
 
 /**
  * Every personality, in documentation order.
@@ -73,7 +75,8 @@ export const personalities: ReadonlyArray<Personality> = [
   "vllm",
   "llama2",
   "llama2-chat",
-  "messages"
+  "messages",
+  "embeddings"
 ]
 
 /**

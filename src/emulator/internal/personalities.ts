@@ -2,7 +2,7 @@
  * The model container dialects over the deterministic generator (docs/emulator.md): each personality
  * is answered by the module that follows its server — TGI (`tgi.ts`, also the lenient `default`),
  * DJL LMI (`lmi.ts`), vLLM (`vllm.ts`, also `messages`, its former name) and JumpStart Llama 2
- * (`jumpstart.ts`).
+ * (`jumpstart.ts`); `embeddings` answers TEI, vLLM and JumpStart embeddings bodies (`embeddings.ts`).
  *
  * @since 0.1.0
  * @internal
@@ -11,6 +11,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { ModelRequest, ModelResponse, Personality, Responder } from "../SagemakerEmulator.js"
 import * as D from "./dialect.js"
+import * as Embeddings from "./embeddings.js"
 import * as JumpStart from "./jumpstart.js"
 import * as Lmi from "./lmi.js"
 import * as Tgi from "./tgi.js"
@@ -36,6 +37,8 @@ export const respond = (personality: Personality, request: ModelRequest, nowMill
       return Tgi.respond(ctx, false)
     case "default":
       return Tgi.respond(ctx, true)
+    case "embeddings":
+      return Embeddings.respond(request)
   }
 }
 
