@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { timedOut } from "./internal/client/errorTable.js"
+import * as Fields from "./internal/container/fields.js"
 import * as RequestBody from "./internal/container/requestBody.js"
 import * as StreamDecoder from "./internal/container/streamDecoder.js"
 import * as HaystackClientOptions from "./internal/haystack/clientOptions.js"
@@ -22,9 +23,10 @@ import * as Serialization from "./internal/haystack/serialization.js"
 import { withPolicy } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
-import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
+import { decodeStream, decodeWholeBody, isWholeBody, type StreamObserver } from "./internal/stream/decodeStream.js"
 import { gapTimeout } from "./internal/stream/gapTimeout.js"
 import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
+import * as Metrics from "./internal/telemetry/metrics.js"
 import * as Telemetry from "./internal/telemetry/telemetry.js"
 import * as Payload from "./Payload.js"
 import type * as RetryPolicyModule from "./RetryPolicy.js"
@@ -344,6 +346,7 @@ export const make = (
     const client = yield* SagemakerClient.SagemakerClient
     const model = settings.model
     const requestFormat = options.requestFormat ?? "haystack"
+    const metrics = Metrics.recorder(requestFormat === "chat" ? "chat" : "text_completion", model)
     const layerPolicy = withPolicy({ endpointName: model, timeout: settings.request.timeout, retry: options.retry })
     /** The layer's policy, unless the call brings its own timeout or retry. */
     const policyOf = (request: Settings.RequestSettings) =>
@@ -431,20 +434,28 @@ export const make = (
           }
         }))
       ))
+      const started = performance.now()
+      const measured = Effect.tapBoth(generated, {
+        onSuccess: (result) =>
+          Effect.sync(() => {
+            const usage = Fields.usageOf(result.meta[0] ?? {})
+            metrics.success((performance.now() - started) / 1000, usage?.inputTokens, usage?.outputTokens)
+          }),
+        onFailure: (error) =>
+          Effect.sync(() => metrics.failure((performance.now() - started) / 1000, error._tag))
+      })
       return Telemetry.whenTraced(
         () =>
-          generated.pipe(
+          measured.pipe(
             Effect.tap(Telemetry.annotateResponse),
             Effect.tapError(recordErrorType),
             Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
           ),
-        generated
+        measured
       )
     }
     const runWithMetadata: Service["runWithMetadata"] = (prompt, generationKwargs, request) =>
-      Effect.suspend(() =>
-        invokeNow(prompt, generationKwargs, request)
-      )
+      Effect.suspend(() => invokeNow(prompt, generationKwargs, request))
     const run: Service["run"] = (prompt, generationKwargs, request) =>
       Effect.map(
         runWithMetadata(prompt, generationKwargs, request),
@@ -467,6 +478,13 @@ export const make = (
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
       const body = encoded.right
       const { targetModel: _notOnTheStreamRoute, ...routing } = request.routing
+      const started = performance.now()
+      const seconds = () => (performance.now() - started) / 1000
+      const observer: StreamObserver = {
+        first: () => metrics.firstChunk(seconds()),
+        end: (inputTokens, outputTokens) => metrics.success(seconds(), inputTokens, outputTokens),
+        failed: (errorType) => metrics.failure(seconds(), errorType)
+      }
       return Effect.map(
         policyOf(request)(client.invokeEndpointWithResponseStream({
           endpointName: model,
@@ -475,7 +493,7 @@ export const make = (
           accept: streamAccept,
           customAttributes: request.customAttributesHeader,
           ...routing
-        })),
+        })).pipe(Effect.tapError((error) => Effect.sync(() => observer.failed(error._tag)))),
         (response) => {
           const timeout = request.timeout
           const parts = timeout === undefined
@@ -483,7 +501,7 @@ export const make = (
             : gapTimeout(response.parts, timeout, () => timedOut(model, Duration.toMillis(timeout)))
           return isWholeBody(response.contentType)
             ? decodeWholeBody(model, parts)
-            : decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions))
+            : decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions), observer)
         }
       )
     }

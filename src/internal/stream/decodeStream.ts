@@ -10,6 +10,7 @@ import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { decodeResponse } from "../../Payload.js"
 import { SagemakerStreamError } from "../../SagemakerError.js"
@@ -20,6 +21,13 @@ import * as Fields from "../container/fields.js"
 import * as StreamDecoder from "../container/streamDecoder.js"
 import { MAX_BODY_BYTES } from "../limits.js"
 
+/** Told of a stream's first chunk, its end (with the token counts it reported) and its failure. */
+export interface StreamObserver {
+  readonly first: () => void
+  readonly end: (inputTokens: number | undefined, outputTokens: number | undefined) => void
+  readonly failed: (errorType: string) => void
+}
+
 /**
  * Payload parts → chunks. A line the decoder cannot read ends the stream with a
  * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
@@ -28,10 +36,11 @@ import { MAX_BODY_BYTES } from "../limits.js"
  * One channel decodes a chunk of parts at a time and writes everything it decoded as one chunk:
  * no Effect, and no stream, per part or per event.
  */
-export const decodeStream = <E>(
+export const decodeStream = <E extends { readonly _tag: string }>(
   endpointName: string,
   parts: Stream.Stream<Uint8Array, E>,
-  decoder: StreamDecoder.StreamDecoder
+  decoder: StreamDecoder.StreamDecoder,
+  observer?: StreamObserver | undefined
 ): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerStreamError> => {
   type Decoding = Channel.Channel<
     Chunk.Chunk<StreamChunk>,
@@ -41,8 +50,27 @@ export const decodeStream = <E>(
     unknown,
     unknown
   >
-  const emit = (events: Array<StreamChunk>, then: Decoding): Decoding =>
-    events.length === 0 ? then : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(events)), then)
+  let first = true
+  let inputTokens: number | undefined
+  let outputTokens: number | undefined
+  const observe = (events: Array<StreamChunk>) => {
+    if (first) {
+      first = false
+      observer!.first()
+    }
+    for (const event of events) {
+      if (event.inputTokens !== undefined) inputTokens = event.inputTokens
+      if (event.outputTokens !== undefined) outputTokens = event.outputTokens
+    }
+  }
+  const emit = (events: Array<StreamChunk>, then: Decoding): Decoding => {
+    if (events.length === 0) return then
+    if (observer !== undefined) observe(events)
+    return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(events)), then)
+  }
+  const failed = (errorType: string) => {
+    if (observer !== undefined) observer.failed(errorType)
+  }
   /**
    * Runs `decode`, which returns its events or collects them in the array it is given (so that a
    * failure in a later part still delivers the events of the parts before it); then `next`, or
@@ -60,6 +88,7 @@ export const decodeStream = <E>(
         // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
         ? new SagemakerStreamError({ endpointName, errorCode: "ModelError", text: error.message })
         : unexpectedResponse(endpointName, `in the stream (${error.reason}): ${error.message}`, error.line)
+      failed(failure._tag)
       return emit(collected, Channel.fail(failure))
     }
     return emit(events, next)
@@ -73,8 +102,15 @@ export const decodeStream = <E>(
         }
         return collected
       }, loop),
-    onFailure: (cause) => Channel.failCause(cause),
-    onDone: () => step(() => decoder.end(), Channel.void)
+    onFailure: (cause) => {
+      failed(Option.match(Cause.failureOption(cause), { onNone: () => "_OTHER", onSome: (error) => error._tag }))
+      return Channel.failCause(cause)
+    },
+    onDone: () =>
+      step(
+        () => decoder.end(),
+        observer === undefined ? Channel.void : Channel.sync(() => observer.end(inputTokens, outputTokens))
+      )
   })
   return Stream.pipeThroughChannel(parts, loop)
 }
