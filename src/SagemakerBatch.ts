@@ -180,18 +180,18 @@ const capacityDelay = (error: SagemakerError, retry: number): Duration.Duration 
  * client and options serve single calls and batches. The generator's own retry policy is not
  * used: the batch retries, so that capacity signals shrink the limit instead of being retried
  * blindly. A failed item is a `Failure` result; the stream itself fails only when the options
- * are invalid. Interrupting the stream aborts the requests in flight.
+ * are invalid or the input stream fails. Interrupting the stream aborts the requests in flight.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const run = (
-  items: Stream.Stream<Item>,
+export const run = <E = never, R = never>(
+  items: Stream.Stream<Item, E, R>,
   options: Options = {}
-): Stream.Stream<Result, SagemakerValidationError, SagemakerGenerator> =>
+): Stream.Stream<Result, E | SagemakerValidationError, SagemakerGenerator | R> =>
   Stream.unwrap(Effect.gen(function*() {
     const invalid = checkOptions(options)
-    if (invalid !== undefined) return Stream.fail(invalid)
+    if (invalid !== undefined) return Stream.fail(invalid) as Stream.Stream<Result, E | SagemakerValidationError, R>
     const generator = yield* SagemakerGenerator
     const maxConcurrency = options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY
     const attempts = options.attempts ?? RetryPolicy.DEFAULT_ATTEMPTS
@@ -237,15 +237,16 @@ export const run = (
               )
             })
         )
-        const outcome = yield* withCapacityRetries.pipe(
-          Effect.tapError((error) =>
-            error.retryable
-              ? Effect.sync(() => {
-                progress.retried++
-                report()
-              })
-              : Effect.void
-          ),
+        // Every run of it after the first is one of the item's own retries.
+        let ownAttempts = 0
+        const attempt = Effect.suspend(() => {
+          if (ownAttempts++ > 0) {
+            progress.retried++
+            report()
+          }
+          return withCapacityRetries
+        })
+        const outcome = yield* attempt.pipe(
           Effect.retry({ schedule: ownRetries, while: (error) => error.retryable && !isCapacitySignal(error) }),
           Effect.match({
             onFailure: (error): Outcome => ({ _tag: "Failure", error }),

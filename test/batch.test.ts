@@ -162,6 +162,39 @@ describe("SagemakerBatch.run's bookkeeping", () => {
       assert.strictEqual(error.field, "concurrency")
     }))
 
+  it.live("retried counts the retries that happened, not the last failure", () =>
+    Effect.gen(function*() {
+      const transient = new SagemakerInferenceError({
+        endpointName: "ep",
+        errorCode: "X",
+        text: "reset",
+        retryable: true
+      })
+      const calls = new Map<string, number>()
+      const generator = SagemakerGenerator.layerTest((prompt) =>
+        Effect.suspend(() => {
+          const n = (calls.get(prompt) ?? 0) + 1
+          calls.set(prompt, n)
+          return prompt === "always" || n === 1
+            ? Effect.fail(transient)
+            : Effect.succeed({ replies: [prompt], meta: [{}] })
+        })
+      )
+      const retriedWith = (attempts: number) =>
+        Effect.gen(function*() {
+          calls.clear()
+          let last: SagemakerBatch.Progress | undefined
+          yield* SagemakerBatch.run(Stream.make({ prompt: "once" }, { prompt: "always" }), {
+            attempts,
+            onProgress: (progress) => (last = progress)
+          }).pipe(Stream.runDrain, Effect.provide(generator))
+          return last!.retried
+        })
+      // "once" fails then succeeds (1 retry); "always" fails every time (attempts - 1 retries).
+      assert.strictEqual(yield* retriedWith(1), 0)
+      assert.strictEqual(yield* retriedWith(3), 1 + 2)
+    }))
+
   it.live("any interleaving of successes, failures and throttles yields every id exactly once", () =>
     Effect.promise(() =>
       FastCheck.assert(

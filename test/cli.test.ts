@@ -14,11 +14,11 @@ import { spec as generateSpec } from "../src/cli/generate.js"
 import { commandHelp, useColor } from "../src/cli/help.js"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
 import {
+  assertFailure,
+  assertNoSecret,
   buildBin,
-  type CliExit,
   credentials,
   PLANTED_SECRET,
-  PLANTED_TOKEN,
   removeBin,
   runCli,
   spawnCli
@@ -26,23 +26,6 @@ import {
 
 beforeAll(() => void buildBin(), 60_000)
 afterAll(() => removeBin())
-
-const assertNoSecret = (run: { readonly stdout: string; readonly stderr: string }) => {
-  for (const secret of [PLANTED_SECRET, PLANTED_TOKEN]) {
-    assert.notInclude(run.stdout, secret)
-    assert.notInclude(run.stderr, secret)
-  }
-}
-
-/** The exit code, and stderr is exactly one line matching `line`. */
-const assertFailure = (run: CliExit, code: number, line: string | RegExp) => {
-  assert.strictEqual(run.code, code, run.stderr)
-  assert.match(run.stderr, /^[^\n]+\n$/, "stderr is one line")
-  const only = run.stderr.slice(0, -1)
-  if (typeof line === "string") assert.strictEqual(only, line)
-  else assert.match(only, line)
-  assertNoSecret(run)
-}
 
 const noRequests = (emulator: SagemakerEmulator.Service) =>
   Effect.map(emulator.requests, (requests) => assert.deepStrictEqual(requests.map((r) => r.path), []))
@@ -300,12 +283,12 @@ describe("usage errors: exit 2, the flag named, nothing sent", () => {
       assertFailure(
         yield* runCli([]),
         2,
-        "error: UsageError: no command given: expected generate or emulator (effect-sagemaker --help)"
+        "error: UsageError: no command given: expected generate, batch or emulator (effect-sagemaker --help)"
       )
       assertFailure(
         yield* runCli(["serve"]),
         2,
-        "error: UsageError: unknown command \"serve\": expected generate or emulator"
+        "error: UsageError: unknown command \"serve\": expected generate, batch or emulator"
       )
       const version = yield* runCli(["--version"])
       const pkg = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "..", "package.json"), "utf8"))

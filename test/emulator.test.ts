@@ -650,7 +650,9 @@ describe("SagemakerEmulator.parseFault / parseSplit", () => {
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:x")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:1:2")))
     for (const kind of SagemakerEmulator.faultKinds) {
-      if (kind !== "latency" && kind !== "capacity") assert.isTrue(Either.isRight(SagemakerEmulator.parseFault(kind)), kind)
+      if (kind !== "latency" && kind !== "capacity") {
+        assert.isTrue(Either.isRight(SagemakerEmulator.parseFault(kind)), kind)
+      }
     }
   })
 

@@ -87,7 +87,8 @@ export const rootHelp = (commands: ReadonlyArray<CommandSpec>, version: string, 
     "  -h, --help     Show this help (effect-sagemaker <command> --help: the command's options)",
     "      --version  Print the version",
     "",
-    "Exit codes: 0 done, 1 an error, 2 a usage error, 130 stopped by SIGINT, 143 stopped by SIGTERM."
+    "Exit codes: 0 done, 1 an error, 2 a usage error (batch: or some items failed), 130 stopped by SIGINT,",
+    "143 stopped by SIGTERM."
   ]
   return `${lines.join("\n")}\n`
 }

@@ -1,7 +1,7 @@
 /**
- * The `effect-sagemaker` command line: `generate` and `emulator`. Every outcome is an exit code:
- * 0 done, 1 an error, 2 a usage error, 130 and 143 a signal; every failure is one line on stderr,
- * `error: <tag>: <message>`.
+ * The `effect-sagemaker` command line: `generate`, `batch` and `emulator`. Every outcome is an exit
+ * code: 0 done, 1 an error, 2 a usage error (for `batch`, also: some items failed), 130 and 143 a
+ * signal; every failure is one line on stderr, `error: <tag>: <message>`.
  *
  * @since 0.1.0
  * @internal
@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as SagemakerError from "../SagemakerError.js"
 import { type CommandSpec, parse, type ParsedArgs, UsageError, usageError } from "./args.js"
+import * as Batch from "./batch.js"
 import * as Emulator from "./emulator.js"
 import * as Generate from "./generate.js"
 import { commandHelp, rootHelp, useColor } from "./help.js"
@@ -40,6 +41,12 @@ const commands: ReadonlyArray<Command> = [
     stopped: (signal) => `error: Interrupted: stopped by ${signal}`
   },
   {
+    spec: Batch.spec,
+    run: (args) => Batch.run(args, process.stdin.isTTY === true, process.stderr.isTTY === true),
+    stopped: (signal) =>
+      `error: Interrupted: stopped by ${signal}; every result received is in the output, the same command resumes`
+  },
+  {
     spec: Emulator.spec,
     run: (args) => Emulator.run(args),
     stopped: (signal) => `SageMaker Runtime emulator stopped by ${signal}`
@@ -58,6 +65,8 @@ const oneLine = (text: string) => text.replace(/\s*\r?\n\s*/g, " ").trim()
 /** The error line for a failure, and its exit code. */
 const describeFailure = (error: unknown): { readonly line: string; readonly code: number } => {
   if (error instanceof UsageError) return { line: `error: UsageError: ${oneLine(error.message)}`, code: 2 }
+  // The batch went through but some of its items failed: 2, as the batch's exit codes promise.
+  if (error instanceof Batch.ItemsFailed) return { line: `error: ItemsFailed: ${oneLine(error.message)}`, code: 2 }
   if (error instanceof SagemakerError.AWSConfigurationError) {
     // For a generator the message is Haystack's, the same for every cause: the description says which.
     const message = error.message.includes(error.description)
@@ -105,7 +114,8 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> => {
   return Effect.gen(function*() {
     const noColor = Option.getOrUndefined(yield* Effect.orDie(Config.option(Config.string("NO_COLOR"))))
     const color = useColor(process.stdout.isTTY === true, noColor)
-    const names = commands.map((command) => command.spec.name).join(" or ")
+    const all = commands.map((command) => command.spec.name)
+    const names = `${all.slice(0, -1).join(", ")} or ${all.at(-1)}`
     const [first, ...rest] = argv
     if (first === "--help" || first === "-h") {
       return yield* stdout.write(rootHelp(commands.map((c) => c.spec), yield* version, color)).pipe(Effect.as(0))

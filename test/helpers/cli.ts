@@ -4,6 +4,7 @@
  * stripped of the host's AWS settings (so that nothing reaches AWS, the instance metadata service
  * or a real profile). Two secrets are planted in every environment; no output may contain them.
  */
+import { assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { execFileSync, spawn } from "node:child_process"
@@ -52,6 +53,17 @@ export const removeBin = (): void => {
 export const PLANTED_SECRET = "planted-secret-key-6c1f0b"
 export const PLANTED_TOKEN = "planted-session-token-93ad2e"
 
+/** No planted secret in any of `outputs` (a run's stdout and stderr, or a file's text). */
+export const assertNoSecret = (
+  ...outputs: ReadonlyArray<string | { readonly stdout: string; readonly stderr: string }>
+): void => {
+  for (const output of outputs) {
+    for (const text of typeof output === "string" ? [output] : [output.stdout, output.stderr]) {
+      for (const secret of [PLANTED_SECRET, PLANTED_TOKEN]) assert.notInclude(text, secret)
+    }
+  }
+}
+
 /** Static keys for the emulator (which checks no signature unless asked). */
 export const credentials = {
   AWS_ACCESS_KEY_ID: "AKIDCLI",
@@ -99,6 +111,16 @@ export interface CliProcess {
   readonly kill: (signal: NodeJS.Signals) => Effect.Effect<void>
   /** The exit, once the process ended. */
   readonly exit: Effect.Effect<CliExit>
+}
+
+/** The exit code, and stderr is exactly one line matching `line`; no secret in the output. */
+export const assertFailure = (run: CliExit, code: number, line: string | RegExp): void => {
+  assert.strictEqual(run.code, code, run.stderr)
+  assert.match(run.stderr, /^[^\n]+\n$/, "stderr is one line")
+  const only = run.stderr.slice(0, -1)
+  if (typeof line === "string") assert.strictEqual(only, line)
+  else assert.match(only, line)
+  assertNoSecret(run)
 }
 
 /** Starts the bin; the scope kills it if it still runs. */
