@@ -4,7 +4,14 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   resolve: {
     // Examples and tests import the package by name, as users do.
-    alias: { "effect-sagemaker": path.join(import.meta.dirname, "src", "index.ts") }
+    alias: [
+      {
+        find: "effect-sagemaker/SagemakerEmulator",
+        replacement: path.join(import.meta.dirname, "src", "emulator", "SagemakerEmulator.ts")
+      },
+      { find: /^effect-sagemaker\/(\w+)$/, replacement: path.join(import.meta.dirname, "src", "$1.ts") },
+      { find: /^effect-sagemaker$/, replacement: path.join(import.meta.dirname, "src", "index.ts") }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -62,6 +62,9 @@ export interface Options extends SagemakerGenerator.RequestOptions {
 
 const DEFAULT_MAX_BATCH_SIZE = 32
 
+/** Named in this provider's `AiError`s. */
+const MODULE = "SagemakerEmbeddingModel"
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -139,7 +142,13 @@ export const make = (
     const client = yield* SagemakerClient.SagemakerClient
     const endpointName = options.endpointName
     const policy = withPolicy({ endpointName, timeout: settings.timeout, retry: settings.retry })
-    const target = { endpointName, region: client.region, operation: "invoke", method: "embedMany" } as const
+    const target = {
+      endpointName,
+      region: client.region,
+      operation: "invoke",
+      method: "embedMany",
+      module: MODULE
+    } as const
     const metrics = Metrics.recorder("embeddings", endpointName)
 
     /** One request; a batch whose body is over the limit is split in two, down to single inputs. */
@@ -149,7 +158,8 @@ export const make = (
         if (inputs.length === 1) {
           return Effect.fail(malformedInput(
             "embedMany",
-            `one input makes a ${body.length}-byte request, over SageMaker's limit of ${MAX_BODY_BYTES} bytes`
+            `one input makes a ${body.length}-byte request, over SageMaker's limit of ${MAX_BODY_BYTES} bytes`,
+            MODULE
           ))
         }
         const half = Math.ceil(inputs.length / 2)
@@ -176,10 +186,10 @@ export const make = (
           try {
             json = JSON.parse(decoder.decode(response.body))
           } catch (cause) {
-            return Effect.fail(malformedOutput("embedMany", "the embeddings response is not JSON", cause))
+            return Effect.fail(malformedOutput("embedMany", "the embeddings response is not JSON", cause, MODULE))
           }
           return Either.match(vectorsOf(dialect, json, inputs.length), {
-            onLeft: (problem) => Effect.fail(malformedOutput("embedMany", problem)),
+            onLeft: (problem) => Effect.fail(malformedOutput("embedMany", problem, undefined, MODULE)),
             onRight: ({ inputTokens, vectors }) => {
               metrics.success((performance.now() - started) / 1000, inputTokens, undefined)
               return Effect.succeed(vectors)

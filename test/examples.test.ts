@@ -54,4 +54,22 @@ describe("examples", () => {
       assert.strictEqual(code, 0, stderr)
       assert.match(stdout, /\n\[30 chunks, finish reason: length\]\n$/)
     }))
+
+  it.live("chat.ts: a tool call answered by its handler, the answer quoting it, an object, a streamed answer", () =>
+    Effect.gen(function*() {
+      const { code, stdout, stderr } = yield* run("chat.ts")
+      assert.strictEqual(code, 0, stderr)
+      const lines = stdout.trim().split("\n")
+      const call = /^tool call: get_weather\(\{"city":"([^"]+)"\}\) -> Sunny, 21°C in (.+)$/.exec(lines[0]!)
+      assert.isNotNull(call, lines[0])
+      assert.strictEqual(call![2], call![1])
+      assert.match(
+        lines[1]!,
+        new RegExp(`^answer: The tool returned "Sunny, 21°C in ${call![1]}"\\. .+ \\[finish: length\\]$`)
+      )
+      const object = JSON.parse(lines[2]!.replace(/^object: /, ""))
+      assert.deepStrictEqual(Object.keys(object), ["name", "population"])
+      assert.isAbove(lines[3]!.split(" ").length, 10)
+      assert.match(lines[4]!, /^\[finish: length, tokens: \d+ in, 40 out\]$/)
+    }))
 })

@@ -92,3 +92,38 @@ describe("entry points", () => {
     })
   })
 })
+
+/** The packages the files of a runtime graph load (static imports and re-exports, and `import()`). */
+const packagesLoadedBy = (graph: ReadonlySet<string>): ReadonlySet<string> => {
+  const packages = new Set<string>()
+  for (const file of graph) {
+    const text = readFileSync(join(root, file), "utf8")
+    for (const [, spec] of text.matchAll(/^(?:import|export)\s+(?!type\b)[^"]*?from\s+"([^."][^"]*)"/gm)) {
+      packages.add(spec!)
+    }
+    for (const [, spec] of text.matchAll(/\bimport\(\s*"([^."][^"]*)"\s*\)/g)) packages.add(spec!)
+  }
+  return packages
+}
+
+const fromEffectAi = (packages: ReadonlySet<string>) => [...packages].filter((p) => p.startsWith("@effect/ai"))
+
+describe("the @effect/ai language model", () => {
+  it("is a subpath export of its own, not a namespace of the root barrel", () => {
+    assert.deepStrictEqual(pkg.exports["./SagemakerLanguageModel"], {
+      types: "./dist/SagemakerLanguageModel.d.ts",
+      import: "./dist/SagemakerLanguageModel.js",
+      require: "./src/esm-only.cjs"
+    })
+    assert.notInclude(publicModules.map((m) => m.name), "SagemakerLanguageModel")
+  })
+
+  it("loads @effect/ai and the client, never the barrel; the barrel's graph never loads @effect/ai", () => {
+    const graph = runtimeGraph("src/SagemakerLanguageModel.ts")
+    assert.isFalse(graph.has("src/index.ts"))
+    assert.isTrue(graph.has("src/SagemakerClient.ts"))
+    assert.isFalse(graph.has("src/SagemakerGenerator.ts"), "the generator's types only")
+    assert.includeMembers(fromEffectAi(packagesLoadedBy(graph)), ["@effect/ai/LanguageModel", "@effect/ai/Tool"])
+    assert.deepStrictEqual(fromEffectAi(packagesLoadedBy(runtimeGraph("src/index.ts"))), [])
+  })
+})

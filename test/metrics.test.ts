@@ -2,8 +2,10 @@
  * The GenAI client metrics, exported through `@effect/opentelemetry` to the real OpenTelemetry
  * SDK's in-memory metric reader: operation duration (with `error.type` on failures), token usage
  * by token type, and the time to the first chunk of a stream, for `run` and `stream` against the
- * emulator.
+ * emulator, and the language and embedding models on the same metrics.
  */
+import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
+import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as Resource from "@effect/opentelemetry/Resource"
 import { assert, describe, it } from "@effect/vitest"
@@ -16,9 +18,13 @@ import type { HistogramMetricData } from "@opentelemetry/sdk-metrics"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
+import * as SagemakerClient from "../src/SagemakerClient.js"
+import * as SagemakerEmbeddingModel from "../src/SagemakerEmbeddingModel.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
+import * as SagemakerLanguageModel from "../src/SagemakerLanguageModel.js"
 import { testEnv } from "./helpers/generator.js"
 
 describe("GenAI client metrics", () => {
@@ -32,7 +38,13 @@ describe("GenAI client metrics", () => {
       yield* Layer.build(telemetry)
       const emulator = yield* SagemakerEmulator.make({
         personality: "tgi",
-        faults: { broken: { kind: "model-error" } }
+        faults: { broken: { kind: "model-error" } },
+        endpoints: {
+          "metrics-ep": { personality: "tgi" },
+          broken: { personality: "tgi" },
+          "chat-ep": { personality: "vllm" },
+          "embed-ep": { personality: "embeddings" }
+        }
       })
       const generatorFor = (model: string) =>
         SagemakerGenerator.layer({ model, endpointUrl: emulator.url, retry: false })
@@ -44,6 +56,20 @@ describe("GenAI client metrics", () => {
         Effect.flip,
         Effect.provide(generatorFor("broken")),
         Effect.withConfigProvider(ConfigProvider.fromMap(testEnv))
+      )
+
+      // The language model and the embedding model record on the same metrics.
+      const client = SagemakerClient.layerHttp({
+        region: "us-east-1",
+        credentials: { accessKeyId: Redacted.make("AKIDTEST"), secretAccessKey: Redacted.make("metrics-secret") },
+        endpointUrl: emulator.url
+      })
+      yield* LanguageModel.generateText({ prompt: "Hello" }).pipe(
+        Effect.provide(SagemakerLanguageModel.layer({ endpointName: "chat-ep" }).pipe(Layer.provide(client)))
+      )
+      yield* EmbeddingModel.EmbeddingModel.pipe(
+        Effect.flatMap((model) => model.embed("Hello")),
+        Effect.provide(SagemakerEmbeddingModel.layer({ endpointName: "embed-ep" }).pipe(Layer.provide(client)))
       )
 
       yield* Effect.promise(() => reader.forceFlush())
@@ -65,6 +91,11 @@ describe("GenAI client metrics", () => {
       assert.deepStrictEqual(failed.map((point) => [point.attributes["error.type"], point.value.count]), [
         ["SagemakerInferenceError", 1]
       ])
+
+      const operations = (model: string) =>
+        durations.filter(ours(model)).map((p) => p.attributes["gen_ai.operation.name"])
+      assert.deepStrictEqual(operations("chat-ep"), ["chat"])
+      assert.deepStrictEqual(operations("embed-ep"), ["embeddings"])
 
       const tokens = points("gen_ai.client.token.usage").filter(ours("metrics-ep"))
       const output = tokens.find((point) => point.attributes["gen_ai.token.type"] === "output")!
