@@ -72,4 +72,14 @@ describe("examples", () => {
       assert.isAbove(lines[3]!.split(" ").length, 10)
       assert.match(lines[4]!, /^\[finish: length, tokens: \d+ in, 40 out\]$/)
     }))
+
+  it.live("embeddings.ts: the same sentence scores 1, every vector has the same length", () =>
+    Effect.gen(function*() {
+      const { code, stdout, stderr } = yield* run("embeddings.ts")
+      assert.strictEqual(code, 0, stderr)
+      const lines = stdout.trim().split("\n")
+      assert.match(lines[0]!, /^1\.000 {2}The cat sat on the mat\.$/)
+      assert.strictEqual(lines.length, 4)
+      assert.match(lines[3]!, /^\[3 vectors of 32 numbers\]$/)
+    }))
 })
