@@ -6,7 +6,7 @@
  * through `run` with the generator's default retries. Then the RSS growth of a batch of 1,000,000
  * input lines against an instant in-memory generator.
  *
- *   npm run bench -- --batch [--items 10000] [--capacity 64] [--latency 20]
+ *   npm run bench -- --batch [--items 10000] [--capacity 64] [--latency 20] [--start 16] [--lines 0]
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ const items = Number(argValue(argv, "--items") ?? "10000")
 const capacity = Number(argValue(argv, "--capacity") ?? "64")
 const latency = Number(argValue(argv, "--latency") ?? "20")
 const lines = Number(argValue(argv, "--lines") ?? "1000000")
+const start = Number(argValue(argv, "--start") ?? "16")
 const endpoint = `batch-capacity-${capacity}-delay-${latency}`
 
 const generator = SagemakerGenerator.layer({
@@ -40,7 +41,10 @@ const stats = async (reset: boolean) =>
 const prompts = () => Stream.range(1, items).pipe(Stream.map((i) => ({ id: `p${i}`, prompt: `prompt ${i}` })))
 
 const contenders: Record<string, Effect.Effect<number, never, SagemakerGenerator.SagemakerGenerator>> = {
-  "adaptive (SagemakerBatch, from 16)": SagemakerBatch.run(prompts(), { concurrency: 16, maxConcurrency: 256 }).pipe(
+  [`adaptive (SagemakerBatch, from ${start})`]: SagemakerBatch.run(prompts(), {
+    concurrency: start,
+    maxConcurrency: 256
+  }).pipe(
     Stream.runFold(0, (ok, result) => ok + (SagemakerBatch.isSuccess(result) ? 1 : 0)),
     Effect.orDie
   ),
@@ -83,6 +87,7 @@ const main = async () => {
       rows.join("\n") + "\n"
   )
 
+  if (lines === 0) return
   // Memory: a long input through an instant generator; RSS sampled every 100,000 results.
   const instant = SagemakerGenerator.layerTest((prompt) => Effect.succeed({ replies: [prompt], meta: [{}] }))
   global.gc?.()

@@ -129,6 +129,9 @@ export const metrics = {
   tokens: Metric.counter("sagemaker.batch.tokens", { incremental: true })
 } as const
 
+/** The batch retries itself: the generator makes one attempt per request. */
+const NO_GENERATOR_RETRY = { retry: false } as const
+
 const DEFAULT_CONCURRENCY = 16
 const DEFAULT_MAX_CONCURRENCY = 256
 const DEFAULT_MAX_CAPACITY_RETRIES = 100
@@ -219,7 +222,7 @@ export const run = <E = never, R = never>(
         let capacityRetries = 0
         const once = limiter.withSlot(Effect.suspend(() => {
           sent++
-          return Effect.zipRight(record, generator.run(item.prompt, item.generationKwargs, { retry: false }))
+          return generator.run(item.prompt, item.generationKwargs, NO_GENERATOR_RETRY)
         }))
         // Capacity signals: shrink the limit, wait, and try again, outside the item's own budget.
         const withCapacityRetries: Effect.Effect<GenerationResult, SagemakerError> = Effect.catchIf(
