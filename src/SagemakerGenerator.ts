@@ -23,7 +23,7 @@ import * as Serialization from "./internal/haystack/serialization.js"
 import { withPolicy } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
-import { decodeStream, decodeWholeBody, isWholeBody, type StreamObserver } from "./internal/stream/decodeStream.js"
+import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
 import { gapTimeout } from "./internal/stream/gapTimeout.js"
 import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
 import * as Metrics from "./internal/telemetry/metrics.js"
@@ -478,13 +478,7 @@ export const make = (
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
       const body = encoded.right
       const { targetModel: _notOnTheStreamRoute, ...routing } = request.routing
-      const started = performance.now()
-      const seconds = () => (performance.now() - started) / 1000
-      const observer: StreamObserver = {
-        first: () => metrics.firstChunk(seconds()),
-        end: (inputTokens, outputTokens) => metrics.success(seconds(), inputTokens, outputTokens),
-        failed: (errorType) => metrics.failure(seconds(), errorType)
-      }
+      const observer = metrics.stream()
       return Effect.map(
         policyOf(request)(client.invokeEndpointWithResponseStream({
           endpointName: model,

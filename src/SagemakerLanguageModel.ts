@@ -67,7 +67,7 @@ import * as WholeAnswer from "./internal/languageModel/wholeAnswer.js"
 import { withPolicy } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
-import { decodeStream, isWholeBody, type StreamObserver } from "./internal/stream/decodeStream.js"
+import { decodeStream, gatherWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
 import { gapTimeout } from "./internal/stream/gapTimeout.js"
 import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
 import * as Metrics from "./internal/telemetry/metrics.js"
@@ -384,13 +384,7 @@ export const make = (
         const method = "streamText"
         const toAiError = Errors.toAiError(target(method, "stream"))
         const prepared = yield* prepare(method, providerOptions, true)
-        const started = performance.now()
-        const seconds = () => (performance.now() - started) / 1000
-        const observer: StreamObserver = {
-          first: () => metrics.firstChunk(seconds()),
-          end: (inputTokens, outputTokens) => metrics.success(seconds(), inputTokens, outputTokens),
-          failed: (errorType) => metrics.failure(seconds(), errorType)
-        }
+        const observer = metrics.stream()
         const response = yield* policy(client.invokeEndpointWithResponseStream({
           endpointName,
           body: prepared.body,
@@ -406,7 +400,7 @@ export const make = (
         const ids = yield* IdGenerator.IdGenerator
         if (isWholeBody(response.contentType)) {
           return Stream.fromIterableEffect(
-            WholeAnswer.gather(endpointName, bytes).pipe(
+            gatherWholeBody(endpointName, bytes).pipe(
               Effect.mapError(toAiError),
               Effect.flatMap((result) => makeResponse(method, result, prepared)),
               Effect.map(WholeAnswer.toStreamParts),

@@ -12,7 +12,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { decodeResponse } from "../../Payload.js"
+import { decodeResponse, type GenerationResult } from "../../Payload.js"
 import { SagemakerStreamError } from "../../SagemakerError.js"
 import type { SagemakerInferenceError, SagemakerResponseError } from "../../SagemakerError.js"
 import type { StreamChunk } from "../../StreamChunk.js"
@@ -124,42 +124,49 @@ export const isWholeBody = (contentType: string | undefined): boolean =>
   contentType !== undefined && /^application\/json\b/i.test(contentType)
 
 /**
- * A whole JSON answer relayed on the stream route, as one chunk: the body is gathered (up to
- * SageMaker's body limit), decoded as `run` decodes it, and its first reply is the chunk's text,
- * with the finish reason and token counts that its meta carries.
+ * A whole JSON answer relayed on the stream route, gathered (up to SageMaker's body limit) and
+ * decoded as InvokeEndpoint's body is.
+ */
+export const gatherWholeBody = <E>(
+  endpointName: string,
+  parts: Stream.Stream<Uint8Array, E>
+): Effect.Effect<GenerationResult, E | SagemakerResponseError | SagemakerInferenceError> =>
+  Effect.flatMap(
+    Stream.runFold(parts, { chunks: [] as Array<Uint8Array>, bytes: 0 }, (held, part) => {
+      held.bytes += part.length
+      if (held.bytes <= MAX_BODY_BYTES) held.chunks.push(part)
+      return held
+    }),
+    ({ bytes, chunks }) => {
+      if (bytes > MAX_BODY_BYTES) return Effect.fail(responseTooLarge(endpointName, bytes, ""))
+      const body = new Uint8Array(bytes)
+      let offset = 0
+      for (const chunk of chunks) {
+        body.set(chunk, offset)
+        offset += chunk.length
+      }
+      return decodeResponse(endpointName, body)
+    }
+  )
+
+/**
+ * A whole JSON answer relayed on the stream route, as one chunk: its first reply is the chunk's
+ * text, with the finish reason and token counts that its meta carries.
  */
 export const decodeWholeBody = <E>(
   endpointName: string,
   parts: Stream.Stream<Uint8Array, E>
 ): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerInferenceError> =>
-  Stream.fromEffect(
-    Effect.flatMap(
-      Stream.runFold(parts, { chunks: [] as Array<Uint8Array>, bytes: 0 }, (held, part) => {
-        held.bytes += part.length
-        if (held.bytes <= MAX_BODY_BYTES) held.chunks.push(part)
-        return held
-      }),
-      ({ bytes, chunks }) => {
-        if (bytes > MAX_BODY_BYTES) return Effect.fail(responseTooLarge(endpointName, bytes, ""))
-        const body = new Uint8Array(bytes)
-        let offset = 0
-        for (const chunk of chunks) {
-          body.set(chunk, offset)
-          offset += chunk.length
-        }
-        return Effect.map(decodeResponse(endpointName, body), (result): StreamChunk => {
-          const text = result.replies[0] ?? ""
-          const meta = result.meta[0] ?? {}
-          const finishReason = Fields.finishReasonOf(meta)
-          const usage = Fields.usageOf(meta)
-          return {
-            text,
-            generatedText: text,
-            ...(finishReason === undefined ? {} : { finishReason }),
-            ...(usage?.inputTokens === undefined ? {} : { inputTokens: usage.inputTokens }),
-            ...(usage?.outputTokens === undefined ? {} : { outputTokens: usage.outputTokens })
-          }
-        })
-      }
-    )
-  )
+  Stream.fromEffect(Effect.map(gatherWholeBody(endpointName, parts), (result): StreamChunk => {
+    const text = result.replies[0] ?? ""
+    const meta = result.meta[0] ?? {}
+    const finishReason = Fields.finishReasonOf(meta)
+    const usage = Fields.usageOf(meta)
+    return {
+      text,
+      generatedText: text,
+      ...(finishReason === undefined ? {} : { finishReason }),
+      ...(usage?.inputTokens === undefined ? {} : { inputTokens: usage.inputTokens }),
+      ...(usage?.outputTokens === undefined ? {} : { outputTokens: usage.outputTokens })
+    }
+  }))

@@ -75,7 +75,12 @@ export type OperationName = "text_completion" | "chat" | "embeddings"
 export interface Recorder {
   readonly success: (seconds: number, inputTokens: number | undefined, outputTokens: number | undefined) => void
   readonly failure: (seconds: number, errorType: string) => void
-  readonly firstChunk: (seconds: number) => void
+  /** A stream's observer, timing from now: its first chunk, its end with the tokens, its failure. */
+  readonly stream: () => {
+    readonly first: () => void
+    readonly end: (inputTokens: number | undefined, outputTokens: number | undefined) => void
+    readonly failed: (errorType: string) => void
+  }
 }
 
 export const recorder = (operation: OperationName, model: string): Recorder => {
@@ -100,21 +105,31 @@ export const recorder = (operation: OperationName, model: string): Recorder => {
   const outputTokens = taggedAll(output, tags)
   const firstChunk = taggedAll(timeToFirstChunk, tags)
   const failures = new Map<string, Metric.Metric.Histogram<number>>()
+  const success: Recorder["success"] = (seconds, inTokens, outTokens) => {
+    unsafeUpdate(duration, seconds)
+    if (inTokens !== undefined) unsafeUpdate(inputTokens, inTokens)
+    if (outTokens !== undefined) unsafeUpdate(outputTokens, outTokens)
+  }
+  const failure: Recorder["failure"] = (seconds, errorType) => {
+    let metric = failures.get(errorType)
+    if (metric === undefined) {
+      metric = Metric.tagged(duration, "error.type", errorType)
+      failures.set(errorType, metric)
+    }
+    unsafeUpdate(metric, seconds)
+  }
   return {
-    success: (seconds, inTokens, outTokens) => {
-      unsafeUpdate(duration, seconds)
-      if (inTokens !== undefined) unsafeUpdate(inputTokens, inTokens)
-      if (outTokens !== undefined) unsafeUpdate(outputTokens, outTokens)
-    },
-    failure: (seconds, errorType) => {
-      let metric = failures.get(errorType)
-      if (metric === undefined) {
-        metric = Metric.tagged(duration, "error.type", errorType)
-        failures.set(errorType, metric)
+    success,
+    failure,
+    stream: () => {
+      const started = performance.now()
+      const seconds = () => (performance.now() - started) / 1000
+      return {
+        first: () => unsafeUpdate(firstChunk, seconds()),
+        end: (inTokens, outTokens) => success(seconds(), inTokens, outTokens),
+        failed: (errorType) => failure(seconds(), errorType)
       }
-      unsafeUpdate(metric, seconds)
-    },
-    firstChunk: (seconds) => unsafeUpdate(firstChunk, seconds)
+    }
   }
 }
 
