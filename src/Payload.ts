@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { containerReportedError, responseTooLarge, unexpectedResponse } from "./internal/client/errorTable.js"
+import * as Fields from "./internal/container/fields.js"
 import { MAX_BODY_BYTES } from "./internal/limits.js"
 import type { SagemakerInferenceError, SagemakerResponseError } from "./SagemakerError.js"
 
@@ -355,21 +356,6 @@ const looksLikeEmbeddings = (value: unknown): string | undefined => {
   return undefined
 }
 
-/**
- * The text of a container's own error report: `error` (a string, or an object with `message` or
- * `error_msg`, nested as LMI's `3p` nests it), `error_msg`, `message`.
- */
-const containerErrorText = (record: Readonly<Record<string, unknown>>, depth = 0): string | undefined => {
-  const error = record.error
-  if (typeof error === "string") return error
-  if (Predicate.isRecord(error) && depth < 3) {
-    const nested = containerErrorText(error, depth + 1)
-    if (nested !== undefined) return nested
-  }
-  if (typeof record.error_msg === "string") return record.error_msg
-  return typeof record.message === "string" ? record.message : undefined
-}
-
 /** LMI's failed token carries the exception's text: the last of `details.tokens`. */
 const lastTokenError = (details: Readonly<Record<string, unknown>>): string | undefined => {
   const tokens = details.tokens
@@ -380,24 +366,24 @@ const lastTokenError = (details: Readonly<Record<string, unknown>>): string | un
 /**
  * LMI reports a failed generation inside an HTTP 200: `{"generated_text": "", "details":
  * {"finish_reason": "error"}}`, `{"generated_text": null, "error": ..., "code": ...}`, or a `3p`
- * envelope with an `error`. Taking any of them for a reply would be a silent wrong answer.
+ * envelope with an `error`. Taking one of them for a reply would be a silent wrong answer.
  */
 const containerErrorIn = (value: unknown): string | undefined => {
   for (const element of Array.isArray(value) ? value : [value]) {
     if (!Predicate.isRecord(element)) continue
     const details = element.details
     if (Predicate.isRecord(details) && details.finish_reason === "error") {
-      return containerErrorText(element) ?? containerErrorText(details) ?? lastTokenError(details) ??
+      return Fields.errorTextOf(element) ?? Fields.errorTextOf(details) ?? lastTokenError(details) ??
         "the model container reported an error mid-generation (finish_reason \"error\")"
     }
     // LMI's `3p` envelope of a failed generation: a null generation, the error beside the body.
     const body = element.body
     if (Predicate.isRecord(body) && "generation" in body && (element.error != null || body.stop_reason === "error")) {
-      return containerErrorText(element) ??
+      return Fields.errorTextOf(element) ??
         "the model container reported an error mid-generation (stop_reason \"error\")"
     }
     if ("generated_text" in element && element.generated_text === null && element.error != null) {
-      const text = containerErrorText(element) ?? JSON.stringify(element.error)
+      const text = Fields.errorTextOf(element) ?? JSON.stringify(element.error)
       return typeof element.code === "number" || typeof element.code === "string"
         ? `${text} (code ${element.code})`
         : text

@@ -1,8 +1,8 @@
 /**
- * Where each container format puts the finish reason and the token counts: TGI and LMI in
- * `details` (`finish_reason`, `input_length`, `generated_tokens`), OpenAI-compatible servers in
- * the choice's `finish_reason` and the body's `usage`. The stream decoder and telemetry both read
- * them here (docs/containers.md).
+ * Where each container format puts the finish reason, the token counts and its own error text:
+ * TGI and LMI in `details` (`finish_reason`, `input_length`, `generated_tokens`), OpenAI-compatible
+ * servers in the choice's `finish_reason` and the body's `usage`. The decoders of `run` and
+ * `stream` and telemetry all read them here (docs/containers.md).
  *
  * @since 0.1.0
  * @internal
@@ -48,4 +48,19 @@ export const usageOf = (meta: Json): Usage | undefined => {
   if (isObject(meta.usage)) return openaiUsage(meta.usage)
   if (isObject(meta.details)) return detailsUsage(meta.details)
   return undefined
+}
+
+/**
+ * The text of a container's own error report: `error` (a string, or an object with `message` or
+ * `error_msg`, nested as LMI's `3p` nests it), `message`, `error_msg`.
+ */
+export const errorTextOf = (record: Json, depth = 0): string | undefined => {
+  const error = record.error
+  if (typeof error === "string") return error
+  if (isObject(error) && depth < 3) {
+    const nested = errorTextOf(error, depth + 1)
+    if (nested !== undefined) return nested
+  }
+  if (typeof record.message === "string") return record.message
+  return typeof record.error_msg === "string" ? record.error_msg : undefined
 }

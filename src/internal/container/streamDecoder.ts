@@ -250,19 +250,6 @@ const isSseField = (line: string): boolean =>
 
 const isBlank = (line: string): boolean => line.trim().length === 0
 
-/** The container's error text: `error` (a string, or nested objects with `message` / `error_msg`), `message`, `error_msg`. */
-const errorMessageOf = (obj: JsonObject, depth = 0): string | undefined => {
-  const error = obj.error
-  if (typeof error === "string") return error
-  if (isObject(error) && depth < 3) {
-    const nested = errorMessageOf(error, depth + 1)
-    if (nested !== undefined) return nested
-  }
-  if (typeof obj.message === "string") return obj.message
-  if (typeof obj.error_msg === "string") return obj.error_msg
-  return undefined
-}
-
 /** An LMI `3p` line: the generation inside a `body`. */
 const isThreeP = (obj: JsonObject): obj is JsonObject & { readonly body: JsonObject } =>
   isObject(obj.body) && "generation" in obj.body
@@ -529,7 +516,7 @@ class Decoder implements StreamDecoder {
       throw this.fail("UnknownShape", line, "a stream line is JSON but not an object", out)
     }
     if (isErrorObject(value)) {
-      const message = errorMessageOf(value)
+      const message = Fields.errorTextOf(value)
       throw this.fail(
         "ModelError",
         line,
@@ -583,8 +570,8 @@ class Decoder implements StreamDecoder {
     const hasDetails = isObject(details)
     if (hasDetails && details.finish_reason === "error") {
       // LMI puts the exception's text on the last token, as `error_msg`.
-      const message = errorMessageOf(obj) ?? errorMessageOf(details) ??
-        (isObject(obj.token) ? errorMessageOf(obj.token) : undefined)
+      const message = Fields.errorTextOf(obj) ?? Fields.errorTextOf(details) ??
+        (isObject(obj.token) ? Fields.errorTextOf(obj.token) : undefined)
       throw this.fail(
         "ModelError",
         line,
@@ -688,7 +675,7 @@ class Decoder implements StreamDecoder {
       }
       const finish = choice.finish_reason
       if (finish === "error") {
-        const message = errorMessageOf(choice)
+        const message = Fields.errorTextOf(choice)
         throw this.fail(
           "ModelError",
           line,
