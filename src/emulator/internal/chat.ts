@@ -324,3 +324,29 @@ export const generate = (
     }
   }
 }
+
+/**
+ * The answer to a chat request: its plan (under `tool_choice: "none"` no tool is offered) and
+ * that plan's tokens.
+ *
+ * @internal
+ */
+export const answer = (view: ChatView, options: GenerateOptions): ChatGeneration =>
+  generate(plan({ ...view, tools: view.toolChoice._tag === "none" ? [] : view.tools }), view.messages, options)
+
+/**
+ * The JSON Schema an OpenAI-style `response_format` asks for (`json_object`: an object with a
+ * short answer; `json_schema`: its `schema`), as vLLM and LMI read it.
+ *
+ * @internal
+ */
+export const openaiResponseSchema = (format: unknown): unknown => {
+  if (typeof format !== "object" || format === null || Array.isArray(format)) return undefined
+  const record = format as Record<string, unknown>
+  if (record["type"] === "json_object") return jsonObjectSchema
+  const spec = record["json_schema"]
+  if (record["type"] !== "json_schema" || typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    return undefined
+  }
+  return (spec as Record<string, unknown>)["schema"] ?? {}
+}

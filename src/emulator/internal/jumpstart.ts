@@ -15,14 +15,8 @@ type Llama = "llama2" | "llama2-chat"
 /** A parameter problem, in the container's own error shape. */
 const invalid = (message: string): ModelResponse => D.json(400, { code: 400, type: "InternalServerException", message })
 
-// These containers never stream: the `generation` dialect is that of JumpStart's first Llama 2
-// versions (`meta-textgeneration-llama-2-7b-f` 2.0.4 runs `djl-deepspeed` 0.23.0 in
-// aws/sagemaker-python-sdk tests/unit/sagemaker/jumpstart/constants.py @0c73ce00), whose handler
-// returns the whole pipeline output; djl-serving streams only handlers built for it
-// (deepjavalibrary/djl-serving serving/docs/streaming_config.md @b58021c0). SageMaker does not refuse
-// the stream route for such a container: it relays the JSON body as PayloadParts under
-// `X-Amzn-SageMaker-Content-Type: application/json` (headers printed in langchain-ai/langchain-aws#128).
-// Later Llama 2 versions run TGI and stream as the `tgi` personality does.
+// These containers never stream: SageMaker relays their JSON body on the stream route
+// (docs/emulator.md, "llama2, llama2-chat", gives the sources).
 
 const eulaMessage =
   "Need to pass custom_attributes='accept_eula=true' as part of header. This means you have read and accept the end-user-license-agreement (EULA) of the model. EULA can be found in model card description or from https://ai.meta.com/resources/models-and-libraries/llama-downloads/."

@@ -243,13 +243,6 @@ const threeP = (
 /** LMI's ids are `id(request_output)`, a CPython address. */
 const objectId = (seed: string): string => `1403${Model.hash32(seed).toString().padStart(10, "0")}`
 
-const responseSchema = (format: unknown): unknown => {
-  if (!D.isRecord(format)) return undefined
-  if (format["type"] === "json_object") return Chat.jsonObjectSchema
-  if (format["type"] !== "json_schema" || !D.isRecord(format["json_schema"])) return undefined
-  return format["json_schema"]["schema"] ?? {}
-}
-
 /** `bytes` of LMI's logprobs: the code points of the token text (`[ord(c) for c in text]`). */
 const codePoints = (s: string): ReadonlyArray<number> | null =>
   s.length === 0 ? null : Array.from(s, (c) => c.codePointAt(0)!)
@@ -280,14 +273,13 @@ const chat = (ctx: D.Context, body: Record<string, unknown>): ModelResponse => {
   })
   if (typeof params === "string") return coded(424, batchFailure)
   const reasoning = ctx.container.reasoning !== undefined && ctx.container.reasoning !== false
-  const plan = Chat.plan({
+  const gen = Chat.answer({
     messages,
-    tools: toolChoice._tag === "none" ? [] : tools,
+    tools,
     toolChoice,
-    responseSchema: responseSchema(body["response_format"]),
+    responseSchema: Chat.openaiResponseSchema(body["response_format"]),
     parallelToolCalls: true
-  })
-  const gen = Chat.generate(plan, messages, {
+  }, {
     maxTokens: params.maxNewTokens,
     stop: params.stop,
     seed: params.seed,

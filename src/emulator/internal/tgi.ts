@@ -250,14 +250,13 @@ const chat = (ctx: D.Context, body: Record<string, unknown>, lenient: boolean): 
       ? eventStream(ctx, [openaiErrorEvent(`Input validation error: ${params}`), done])
       : validationError(params)
   }
-  const plan = Chat.plan({
+  const gen = Chat.answer({
     messages,
-    tools: toolChoice._tag === "none" ? [] : tools,
+    tools,
     toolChoice,
     responseSchema: schema,
     parallelToolCalls: false
-  })
-  const gen = Chat.generate(plan, messages, {
+  }, {
     maxTokens: params.maxNewTokens,
     stop: params.stop,
     seed: params.seed,

@@ -52,13 +52,6 @@ const usageWanted = (body: Record<string, unknown>): { readonly final: boolean; 
   return { final, continuous: final && o["continuous_usage_stats"] === true }
 }
 
-const responseSchema = (format: unknown): unknown => {
-  if (!D.isRecord(format)) return undefined
-  if (format["type"] === "json_object") return Chat.jsonObjectSchema
-  if (format["type"] !== "json_schema" || !D.isRecord(format["json_schema"])) return undefined
-  return format["json_schema"]["schema"] ?? {}
-}
-
 const requestId = (ctx: D.Context): string =>
   Model.hash32(`${ctx.request.endpointName}:${ctx.request.text}:${ctx.nowMillis}`).toString(16).padStart(8, "0")
 
@@ -122,14 +115,13 @@ const chat = (ctx: D.Context, body: ChatBody, request: NonNullable<ReturnType<ty
   if (typeof params === "string") return error(params)
   const reasoningField = ctx.container.reasoning === "reasoning" ? "reasoning" : "reasoning_content"
   const reasoning = ctx.container.reasoning !== undefined && ctx.container.reasoning !== false
-  const plan = Chat.plan({
+  const gen = Chat.answer({
     messages,
-    tools: toolChoice._tag === "none" ? [] : tools,
+    tools,
     toolChoice,
-    responseSchema: responseSchema(body["response_format"]),
+    responseSchema: Chat.openaiResponseSchema(body["response_format"]),
     parallelToolCalls: true
-  })
-  const gen = Chat.generate(plan, messages, {
+  }, {
     maxTokens: params.maxNewTokens,
     stop: params.stop,
     seed: params.seed,
