@@ -1,6 +1,6 @@
 /**
  * The one client every service runs on: one socket pool, one credential chain and one region for
- * any number of endpoints. Every call is abortable (interrupting the fiber cancels the HTTP
+ * many endpoints. Every call is abortable (interrupting the fiber cancels the HTTP
  * request) and every failure is a tagged error from the one error table.
  *
  * Two transports sit behind it, with the same requests, errors and streams:

@@ -17,7 +17,7 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
 
 export const usageError = (message: string): UsageError => new UsageError({ message })
 
-/** `flag`: present or not; `value`: exactly one value; `repeated`: any number of values. */
+/** `flag`: present or not; `value`: exactly one value; `repeated`: zero or more values. */
 export type OptionKind = "flag" | "value" | "repeated"
 
 export interface OptionSpec {
