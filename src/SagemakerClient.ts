@@ -5,10 +5,11 @@
  *
  * Two transports sit behind it, with the same requests, errors and streams:
  *
- * - `"sdk"` ({@link layerSdk}, the default): `@aws-sdk/client-sagemaker-runtime`'s client.
- * - `"http"` ({@link layerHttp}): node's `http`/`https` with a keep-alive pool, SigV4 from
- *   `@smithy/signature-v4` and the event-stream framing read directly; credentials, region and
- *   endpoint still come from the SDK's providers. It costs less CPU per call (bench/README.md).
+ * - `"http"` ({@link layerHttp}, the default): node's `http`/`https` with a keep-alive pool, SigV4
+ *   from `@smithy/signature-v4` and the event-stream framing read directly; credentials, region
+ *   and endpoint (FIPS, dual-stack, `AWS_ENDPOINT_URL_*`) still come from the SDK's providers. It
+ *   costs about half the CPU per call of the SDK's client (bench/README.md).
+ * - `"sdk"` ({@link layerSdk}): `@aws-sdk/client-sagemaker-runtime`'s client, middleware and all.
  *
  * @example
  * ```ts
@@ -31,6 +32,8 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import * as http from "node:http"
+import type * as https from "node:https"
 import * as HttpTransport from "./internal/client/http/httpTransport.js"
 import type * as Routing from "./internal/client/routing.js"
 import * as SdkTransport from "./internal/client/sdk/sdkTransport.js"
@@ -73,7 +76,7 @@ export type Transport = "sdk" | "http"
  * @since 0.1.0
  * @category constants
  */
-export const transports: ReadonlyArray<Transport> = ["sdk", "http"]
+export const transports: ReadonlyArray<Transport> = ["http", "sdk"]
 
 /**
  * The default transport.
@@ -81,7 +84,7 @@ export const transports: ReadonlyArray<Transport> = ["sdk", "http"]
  * @since 0.1.0
  * @category constants
  */
-export const defaultTransport: Transport = "sdk"
+export const defaultTransport: Transport = "http"
 
 /**
  * What the client is for: where and as whom it connects. Which endpoint a call goes to is part of
@@ -102,8 +105,32 @@ export interface Options {
   /**
    * Requests in flight at once over this client; the socket pool is this big. Default
    * {@link DEFAULT_MAX_CONCURRENCY} (the SDK's own default pool of 50 would queue large batches).
+   * Not with an agent of your own: size its `maxSockets` instead.
    */
   readonly maxConcurrency?: number | undefined
+  /**
+   * The agent for `http:` endpoints, instead of the client's own keep-alive pool: a proxy agent,
+   * say. Yours to close; the client does not destroy it. The SDK's `requestHandler.httpAgent`.
+   */
+  readonly httpAgent?: Agent | undefined
+  /**
+   * The agent for `https:` endpoints (SageMaker's own): a proxy agent, or one with its own CA,
+   * client certificate or socket options. Yours to close. The SDK's `requestHandler.httpsAgent`.
+   * (`NODE_EXTRA_CA_CERTS` needs no agent: node's default trust store takes it.)
+   */
+  readonly httpsAgent?: Agent | undefined
+}
+
+/**
+ * A node `http.Agent` or `https.Agent` (proxy agents are). Declared by two of its members so that
+ * these declarations need no `@types/node`; the client checks that it is an agent when it is built.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Agent {
+  readonly maxSockets: number
+  readonly destroy: () => void
 }
 
 /**
@@ -234,6 +261,18 @@ const checkOptions = (options: Options): Effect.Effect<void, AWSConfigurationErr
   if (maxConcurrency !== undefined && !(Number.isInteger(maxConcurrency) && maxConcurrency >= 1)) {
     return problem(`maxConcurrency must be a whole number of at least 1, got ${maxConcurrency}`)
   }
+  for (const name of ["httpAgent", "httpsAgent"] as const) {
+    const agent: unknown = options[name]
+    if (agent !== undefined && !(agent instanceof http.Agent)) {
+      return problem(`${name} must be a node http.Agent (or https.Agent), got ${typeof agent}`)
+    }
+  }
+  if (maxConcurrency !== undefined && (options.httpAgent !== undefined || options.httpsAgent !== undefined)) {
+    return problem(
+      "maxConcurrency sizes the client's own socket pool: with httpAgent or httpsAgent, " +
+        "set maxSockets on your agent instead"
+    )
+  }
   if (options.endpointUrl !== undefined) {
     let url: URL | undefined
     try {
@@ -276,7 +315,9 @@ export const makeHttp = (options: Options): Effect.Effect<Service, AWSConfigurat
         config: client.config,
         region,
         endpointUrl: options.endpointUrl,
-        maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY
+        maxConcurrency: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+        httpAgent: options.httpAgent as http.Agent | undefined,
+        httpsAgent: options.httpsAgent as https.Agent | undefined
       })
     )
   })

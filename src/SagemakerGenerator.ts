@@ -98,8 +98,8 @@ export interface ClientOptions {
   /** Requests in flight at once over the generator's client; the socket pool follows. Default 1024. */
   readonly maxConcurrency?: number | undefined
   /**
-   * Which transport carries the requests: `"sdk"` (default) or `"http"`; a shorthand for choosing
-   * `SagemakerClient.layerSdk` or `layerHttp` (see `SagemakerClient.Transport`).
+   * Which transport carries the requests: `"http"` (default) or `"sdk"`; a shorthand for choosing
+   * `SagemakerClient.layerHttp` or `layerSdk` (see `SagemakerClient.Transport`).
    */
   readonly transport?: SagemakerClient.Transport | undefined
 }

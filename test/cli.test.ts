@@ -90,23 +90,24 @@ describe("effect-sagemaker generate", () => {
       const requests = yield* emulator.requests
       assert.deepStrictEqual(requests.map((r) => [r.endpointName, r.status]), [["my-endpoint", 200]])
       assert.match(requests[0]!.headers.authorization ?? "", /Credential=AKIDCLI\//)
-      assert.match(requests[0]!.headers["user-agent"] ?? "", /aws-sdk-js/)
+      // The default transport: the lean one, with the endpoint from the SDK's providers.
+      assert.strictEqual(requests[0]!.headers["user-agent"], "effect-sagemaker")
       assertNoSecret(run)
     }))
 
-  it.scopedLive("--transport http sends the same request over the lean transport", () =>
+  it.scopedLive("--transport sdk sends the same request through the AWS SDK client", () =>
     Effect.gen(function*() {
       const emulator = yield* SagemakerEmulator.make({})
-      const run = yield* runCli([...at(emulator), "--transport", "http", "--param", "max_new_tokens=3", "hello"], {
+      const run = yield* runCli([...at(emulator), "--transport", "sdk", "--param", "max_new_tokens=3", "hello"], {
         env: credentials
       })
       assert.strictEqual(run.code, 0, run.stderr)
       assert.isAbove(run.stdout.trim().length, 0)
       const requests = yield* emulator.requests
       assert.deepStrictEqual(requests.map((r) => [r.endpointName, r.status]), [["ep", 200]])
-      assert.strictEqual(requests[0]!.headers["user-agent"], "effect-sagemaker")
+      assert.match(requests[0]!.headers["user-agent"] ?? "", /aws-sdk-js/)
       const wrong = yield* runCli([...at(emulator), "--transport", "grpc", "hello"], { env: credentials })
-      assertFailure(wrong, 2, "error: UsageError: --transport must be one of sdk, http, got \"grpc\"")
+      assertFailure(wrong, 2, "error: UsageError: --transport must be one of http, sdk, got \"grpc\"")
       assert.strictEqual((yield* emulator.requests).length, 1)
     }))
 
@@ -552,7 +553,7 @@ describe("--help", () => {
         assert.strictEqual(run.stderr, "")
       }
       assert.match(generate.stdout, /--retries N +Retries of a retryable failure[^]*?\(default:\s+2\)/)
-      assert.match(generate.stdout, /--transport sdk\|http[^]*?\(default:\s+sdk\)/)
+      assert.match(generate.stdout, /--transport http\|sdk[^]*?\(default:\s+http\)/)
       assert.match(emulator.stdout, /--port N[^]*?\(default:\s+8080\)/)
       // --help wins over any other problem on the line.
       const withTypo = yield* runCli(["generate", "--strem", "--help"])

@@ -221,6 +221,6 @@ describe("the client's options are checked when it is built", () => {
         Effect.scoped,
         Effect.flip
       )
-      assert.include(error.description, `unknown transport "carrier-pigeon" (expected sdk or http)`)
+      assert.include(error.description, `unknown transport "carrier-pigeon" (expected http or sdk)`)
     }))
 })

@@ -296,7 +296,7 @@ describe("the HTTP transport sends what the SDK sends", () => {
     it.scopedLive(c.name, () =>
       Effect.gen(function*() {
         const server = yield* Loopback.start(() => Loopback.json(200, [{ generated_text: "ok" }]))
-        for (const transport of SagemakerClient.transports) {
+        for (const transport of ["sdk", "http"] as const) {
           const client = yield* SagemakerClient.makeTransport(transport, {
             region: "us-east-1",
             credentials: staticCredentials,
@@ -349,7 +349,7 @@ describe("the HTTP transport sends what the SDK sends", () => {
         })
       )
       const responses = []
-      for (const transport of SagemakerClient.transports) {
+      for (const transport of ["sdk", "http"] as const) {
         const client = yield* SagemakerClient.makeTransport(transport, {
           region: "us-east-1",
           credentials: staticCredentials,

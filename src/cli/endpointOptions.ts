@@ -17,8 +17,8 @@ import type { Transport } from "../SagemakerClient.js"
 import { type OptionSpec, type ParsedArgs, type UsageError, usageError } from "./args.js"
 import { nonEmpty, parseDuration, parseHttpUrl, parseKeyValues, parseWholeNumber } from "./parse.js"
 
-/** The transports, as the library names them. */
-const TRANSPORTS: ReadonlyArray<Transport> = ["sdk", "http"]
+/** The transports, as the library names them, its default first (written out: help loads no client). */
+const TRANSPORTS: ReadonlyArray<Transport> = ["http", "sdk"]
 
 /** The named request formats of the library (written out: `Payload` loads Schema, which help does not need). */
 const REQUEST_FORMATS = ["haystack", "chat", "completions"] as const satisfies ReadonlyArray<Payload.RequestFormat>
@@ -82,10 +82,10 @@ export const options = {
   transport: {
     name: "transport",
     kind: "value",
-    placeholder: "sdk|http",
-    description: "The AWS SDK client, or the lean node:http transport (credentials and region still from " +
-      "the SDK's providers)",
-    default: "sdk"
+    placeholder: "http|sdk",
+    description: "The lean node:http transport (credentials, region and endpoint still from the SDK's " +
+      "providers), or the AWS SDK client",
+    default: TRANSPORTS[0]!
   },
   region: {
     name: "region",
@@ -181,7 +181,7 @@ export const endpointSettings = (args: ParsedArgs): Effect.Effect<EndpointSettin
     if (retries !== undefined && args.flags.has("no-retry")) {
       return yield* usageError("--retries and --no-retry contradict each other: give one")
     }
-    const transport = args.values.get("transport") ?? "sdk"
+    const transport = args.values.get("transport") ?? TRANSPORTS[0]!
     if (!(TRANSPORTS as ReadonlyArray<string>).includes(transport)) {
       return yield* usageError(`--transport must be one of ${TRANSPORTS.join(", ")}, got "${transport}"`)
     }

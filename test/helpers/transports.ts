@@ -11,6 +11,6 @@ export interface TransportVariant {
 }
 
 export const transports: ReadonlyArray<TransportVariant> = [
-  { name: "sdk", options: {} },
-  { name: "http", options: { transport: "http" } }
+  { name: "http", options: {} },
+  { name: "sdk", options: { transport: "sdk" } }
 ]

@@ -25,6 +25,8 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as http from "node:http"
+import type * as https from "node:https"
 import type {
   InvokeError,
   InvokeRequest,
@@ -60,6 +62,9 @@ export interface Options {
   readonly endpointUrl: string | undefined
   /** The size of the socket pool. */
   readonly maxConcurrency: number
+  /** The caller's agents, used instead of the pool (and not destroyed with it). */
+  readonly httpAgent: http.Agent | undefined
+  readonly httpsAgent: https.Agent | undefined
 }
 
 /** The SDK's path-label encoding: `encodeURIComponent` plus `!'()*`. */
@@ -170,13 +175,16 @@ const decodeFrames = (bytes: Pull<Uint8Array, StreamFailure>): Pull<Uint8Array, 
 }
 
 /**
- * Builds the transport: a keep-alive agent sized like the SDK's (closed with the scope, which
- * closes its sockets), the signer and the endpoint.
+ * Builds the transport: the caller's agent, or a keep-alive agent sized like the SDK's (closed
+ * with the scope, which closes its sockets), the signer and the endpoint.
  */
 export const make = (options: Options): Effect.Effect<Service, AWSConfigurationError, Scope.Scope> =>
   Effect.gen(function*() {
     const endpoint = yield* resolveEndpoint(options)
-    const agent = yield* NodeHttp.makeAgent(endpoint.protocol, options.maxConcurrency)
+    const own = endpoint.protocol === "https:" ? options.httpsAgent : options.httpAgent
+    const agent = own === undefined
+      ? yield* NodeHttp.makeAgent(endpoint.protocol, options.maxConcurrency)
+      : NodeHttp.agentOf(endpoint.protocol, own)
     const config = options.config
     const signer = new SignatureV4({
       service: "sagemaker",

@@ -43,6 +43,12 @@ export const makeAgent = (protocol: string, maxSockets: number): Effect.Effect<A
     ({ agent }) => Effect.sync(() => agent.destroy())
   )
 
+/** The caller's own agent for `protocol` (its owner closes it). */
+export const agentOf = (protocol: string, agent: http.Agent): Agent => ({
+  agent,
+  request: protocol === "https:" ? https.request : http.request
+})
+
 /** A request, headers in the order they go on the wire. */
 export interface Request {
   readonly method: string

@@ -17,6 +17,8 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type * as http from "node:http"
+import type * as https from "node:https"
 import type {
   InvokeError,
   InvokeRequest,
@@ -47,8 +49,8 @@ export const sdkConfig = (options: Options): SageMakerRuntimeClientConfig => {
     // A socket per request in flight. Node's default of 256 idle sockets stays here: keeping them
     // all made long soaks slower on this client, for a reason not found yet (bench/README.md, soak).
     requestHandler: {
-      httpAgent: { keepAlive: true, maxSockets },
-      httpsAgent: { keepAlive: true, maxSockets }
+      httpAgent: (options.httpAgent as http.Agent | undefined) ?? { keepAlive: true, maxSockets },
+      httpsAgent: (options.httpsAgent as https.Agent | undefined) ?? { keepAlive: true, maxSockets }
     },
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
