@@ -200,6 +200,63 @@ export interface StreamResponse {
 }
 
 /**
+ * The members only InvokeEndpointAsync has, each documented by its row of the routing table.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncMembers = Routing.AsyncMembers
+
+/**
+ * One InvokeEndpointAsync request: exactly one of an inline `body` (at most 128,000 bytes) and
+ * `inputLocation` (an S3 URI of the body). The content type and accept are those of the body the
+ * container reads from its queue, and of the result it writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncRequest extends AsyncMembers {
+  readonly endpointName: string
+  readonly body?: Uint8Array | undefined
+  readonly contentType?: string | undefined
+  readonly accept?: string | undefined
+  readonly customAttributes?: string | undefined
+  /** Your identifier of the request; SageMaker makes one otherwise. */
+  readonly inferenceId?: string | undefined
+}
+
+/**
+ * What InvokeEndpointAsync answers (HTTP 202): where the result will be written.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncResponse {
+  readonly inferenceId: string | undefined
+  /** The S3 URI where the result appears when the model is done. */
+  readonly outputLocation: string | undefined
+  /** The S3 URI where the error text appears when it fails. */
+  readonly failureLocation: string | undefined
+  readonly requestId: string | undefined
+}
+
+/**
+ * What the S3 client of an async service needs from this one: its region, and its credential
+ * chain (the SDK's provider, resolved and refreshed by the SDK; values only ever reach the SDK).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AwsIdentity {
+  readonly region: string
+  readonly credentials: () => Promise<{
+    readonly accessKeyId: string
+    readonly secretAccessKey: string
+    readonly sessionToken?: string | undefined
+  }>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -215,6 +272,10 @@ export interface Service {
   readonly invokeEndpointWithResponseStream: (
     request: StreamRequest
   ) => Effect.Effect<StreamResponse, InvokeError, Scope.Scope>
+  /** Queues a request on an asynchronous endpoint; the result is written to S3 later. */
+  readonly invokeEndpointAsync: (request: AsyncRequest) => Effect.Effect<AsyncResponse, InvokeError>
+  /** The region and credential chain, for the S3 client of async inference. */
+  readonly identity: AwsIdentity
 }
 
 /**

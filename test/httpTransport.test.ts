@@ -370,6 +370,82 @@ describe("the HTTP transport sends what the SDK sends", () => {
     }))
 })
 
+describe("InvokeEndpointAsync: the HTTP transport sends what the SDK sends, and reads the 202 alike", () => {
+  const answer = () =>
+    Loopback.json(202, JSON.stringify({ InferenceId: "inf-9" }), {
+      "x-amzn-sagemaker-outputlocation": "s3://bucket/out/inf-9.out",
+      "x-amzn-sagemaker-failurelocation": "s3://bucket/failures/inf-9-error.out"
+    })
+  const cases: ReadonlyArray<{ readonly name: string; readonly request: SagemakerClient.AsyncRequest }> = [
+    {
+      name: "an inline body with every member",
+      request: {
+        endpointName: "a b/c(!)",
+        body: fromUtf8(JSON.stringify({ inputs: "héllo" })),
+        contentType: "application/json",
+        accept: "application/json",
+        customAttributes: "accept_eula=true",
+        inferenceId: "inf-9",
+        s3OutputPathExtension: "runs/1",
+        filename: "out.json",
+        requestTtlSeconds: 600,
+        invocationTimeoutSeconds: 60
+      }
+    },
+    { name: "an S3 input location, no body", request: { endpointName: "ep", inputLocation: "s3://bucket/in/1.json" } }
+  ]
+  for (const c of cases) {
+    it.scopedLive(c.name, () =>
+      Effect.gen(function*() {
+        const server = yield* Loopback.start(answer)
+        const responses = []
+        for (const transport of ["sdk", "http"] as const) {
+          const client = yield* SagemakerClient.makeTransport(transport, {
+            region: "us-east-1",
+            credentials: staticCredentials,
+            endpointUrl: server.url
+          })
+          responses.push(yield* client.invokeEndpointAsync(c.request))
+        }
+        const [sdk, http] = server.requests
+        assert.deepStrictEqual(comparable(http!), comparable(sdk!))
+        assert.strictEqual(http!.path.endsWith("/async-invocations"), true)
+        assert.deepStrictEqual(
+          signedHeaders(http!),
+          signedHeaders(sdk!).filter((name) => name !== "amz-sdk-invocation-id" && name !== "x-amz-user-agent")
+        )
+        assert.deepStrictEqual(responses[1], responses[0])
+        assert.deepStrictEqual(responses[1], {
+          inferenceId: "inf-9",
+          outputLocation: "s3://bucket/out/inf-9.out",
+          failureLocation: "s3://bucket/failures/inf-9-error.out",
+          requestId: "req-1234"
+        })
+      }))
+  }
+
+  it.scopedLive("a refusal is the same tagged error on both transports", () =>
+    Effect.gen(function*() {
+      const server = yield* Loopback.start(() =>
+        Loopback.json(400, JSON.stringify({ message: "Endpoint ep is not an async endpoint." }), {
+          "x-amzn-errortype": "ValidationError:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+        })
+      )
+      const errors = []
+      for (const transport of ["sdk", "http"] as const) {
+        const client = yield* SagemakerClient.makeTransport(transport, {
+          region: "us-east-1",
+          credentials: staticCredentials,
+          endpointUrl: server.url
+        })
+        errors.push(yield* Effect.flip(client.invokeEndpointAsync({ endpointName: "ep", body: fromUtf8("{}") })))
+      }
+      assert.strictEqual(errors[0]!._tag, "SagemakerValidationError")
+      assert.strictEqual(errors[1]!._tag, errors[0]!._tag)
+      assert.strictEqual(errors[1]!.message, errors[0]!.message)
+    }))
+})
+
 describe("bodies of every size and framing read alike", () => {
   const reply = (generated: string, chunked: boolean): Loopback.Reply => {
     const body = JSON.stringify([{ generated_text: generated }])

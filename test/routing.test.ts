@@ -4,6 +4,7 @@
  * headers as the real SDK writes them; the order the Haystack dict writes its keys in; and `pick`.
  */
 import {
+  InvokeEndpointAsyncCommand,
   InvokeEndpointCommand,
   InvokeEndpointWithResponseStreamCommand,
   SageMakerRuntimeClient
@@ -18,7 +19,11 @@ const COMPONENT_NAME = "must match ^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$"
 const PRINTABLE = "must be printable ASCII, not starting with a space"
 const SESSION_INVOKE = "must be NEW_SESSION or match ^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"
 const SESSION_STREAM = "must be an existing session's id (a stream cannot open a session: NEW_SESSION needs run)"
-const NOT_ON_STREAM = "is not a member of the stream route"
+const NOT_A_MEMBER = {
+  invoke: "is not a member of InvokeEndpoint",
+  stream: "is not a member of the stream route",
+  async: "is not a member of InvokeEndpointAsync"
+} as const
 
 interface RuleCase {
   readonly maxLength: number
@@ -43,10 +48,10 @@ const printable = (maxLength: number): RuleCase => ({
 
 /** Each member's rule per operation, from the API reference; `undefined`: the operation has no such member. */
 const expected: { readonly [K in Routing.Name]: { readonly [O in Routing.Operation]: RuleCase | undefined } } = {
-  targetModel: { invoke: printable(1024), stream: undefined },
-  targetVariant: { invoke: resourceName, stream: resourceName },
-  targetContainerHostname: { invoke: resourceName, stream: resourceName },
-  inferenceId: { invoke: printable(64), stream: printable(64) },
+  targetModel: { invoke: printable(1024), stream: undefined, async: undefined },
+  targetVariant: { invoke: resourceName, stream: resourceName, async: undefined },
+  targetContainerHostname: { invoke: resourceName, stream: resourceName, async: undefined },
+  inferenceId: { invoke: printable(64), stream: printable(64), async: printable(64) },
   inferenceComponentName: {
     invoke: {
       maxLength: 63,
@@ -59,7 +64,8 @@ const expected: { readonly [K in Routing.Name]: { readonly [O in Routing.Operati
       valid: ["ic-1", "a--b", "a"],
       invalid: ["ic-", "-ic", "ic_1", "ic.1"],
       reason: COMPONENT_NAME
-    }
+    },
+    async: undefined
   },
   sessionId: {
     invoke: {
@@ -68,18 +74,26 @@ const expected: { readonly [K in Routing.Name]: { readonly [O in Routing.Operati
       invalid: ["new_session", "NEW_SESSION-1", "s_1", "-s"],
       reason: SESSION_INVOKE
     },
-    stream: { maxLength: 256, valid: ["sess-1", "a--b"], invalid: ["NEW_SESSION", "s_1", "-s"], reason: SESSION_STREAM }
+    stream: {
+      maxLength: 256,
+      valid: ["sess-1", "a--b"],
+      invalid: ["NEW_SESSION", "s_1", "-s"],
+      reason: SESSION_STREAM
+    },
+    async: undefined
   },
-  prefixAwareId: { invoke: printable(64), stream: printable(64) }
+  prefixAwareId: { invoke: printable(64), stream: printable(64), async: undefined }
 }
 
 describe("each member's rule, per operation", () => {
   for (const name of Object.keys(expected) as Array<Routing.Name>) {
-    for (const operation of ["invoke", "stream"] as const) {
+    for (const operation of ["invoke", "stream", "async"] as const) {
       const rule = expected[name][operation]
       if (rule === undefined) {
         it(`${name} on ${operation}: not a member`, () => {
-          for (const value of ["x", "", 1]) assert.strictEqual(Routing.problem(name, operation, value), NOT_ON_STREAM)
+          for (const value of ["x", "", 1]) {
+            assert.strictEqual(Routing.problem(name, operation, value), NOT_A_MEMBER[operation])
+          }
         })
         continue
       }
@@ -122,7 +136,7 @@ describe("targetModel and NEW_SESSION on the stream route", () => {
       streamNames
     )
     assert.notInclude(streamNames, targetModel)
-    assert.strictEqual(Routing.problem("targetModel", "stream", "a.tar.gz"), NOT_ON_STREAM)
+    assert.strictEqual(Routing.problem("targetModel", "stream", "a.tar.gz"), NOT_A_MEMBER.stream)
     assert.isUndefined(Routing.problem("targetModel", "invoke", "a.tar.gz"))
   })
 
@@ -133,41 +147,43 @@ describe("targetModel and NEW_SESSION on the stream route", () => {
   })
 })
 
-describe("the real SDK writes each member as the table's header", () => {
-  /** The headers the SDK sends for `input`, caught before they leave the process. */
-  const sentHeaders = (operation: Routing.Operation, input: Record<string, string>) =>
-    Effect.gen(function*() {
-      const sent: Array<Record<string, string>> = []
-      const client = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          new SageMakerRuntimeClient({
-            region: "us-east-1",
-            credentials: { accessKeyId: "AKIDROUTING", secretAccessKey: "routing-secret" },
-            maxAttempts: 1,
-            requestHandler: {
-              handle: (request: { readonly headers: Record<string, string> }) => {
-                sent.push(request.headers)
-                return Promise.reject(new Error("caught before the network"))
-              }
-            } as never
-          })
-        ),
-        (client) => Effect.sync(() => client.destroy())
-      )
-      const command = { EndpointName: "ep", Body: new Uint8Array([123, 125]), ...input }
-      yield* Effect.tryPromise((signal): Promise<unknown> =>
-        operation === "invoke"
-          ? client.send(new InvokeEndpointCommand(command), { abortSignal: signal })
-          : client.send(new InvokeEndpointWithResponseStreamCommand(command), { abortSignal: signal })
-      ).pipe(Effect.flip)
-      assert.strictEqual(sent.length, 1)
-      return sent[0]!
-    }).pipe(Effect.scoped)
+/** The headers the SDK sends for `input`, caught before they leave the process. */
+const sentHeaders = (operation: Routing.Operation, input: Record<string, string | number>) =>
+  Effect.gen(function*() {
+    const sent: Array<Record<string, string>> = []
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        new SageMakerRuntimeClient({
+          region: "us-east-1",
+          credentials: { accessKeyId: "AKIDROUTING", secretAccessKey: "routing-secret" },
+          maxAttempts: 1,
+          requestHandler: {
+            handle: (request: { readonly headers: Record<string, string> }) => {
+              sent.push(request.headers)
+              return Promise.reject(new Error("caught before the network"))
+            }
+          } as never
+        })
+      ),
+      (client) => Effect.sync(() => client.destroy())
+    )
+    const command = { EndpointName: "ep", Body: new Uint8Array([123, 125]), ...input } as never
+    yield* Effect.tryPromise((signal): Promise<unknown> =>
+      operation === "invoke"
+        ? client.send(new InvokeEndpointCommand(command), { abortSignal: signal })
+        : operation === "stream"
+        ? client.send(new InvokeEndpointWithResponseStreamCommand(command), { abortSignal: signal })
+        : client.send(new InvokeEndpointAsyncCommand(command), { abortSignal: signal })
+    ).pipe(Effect.flip)
+    assert.strictEqual(sent.length, 1)
+    return sent[0]!
+  }).pipe(Effect.scoped)
 
+describe("the real SDK writes each member as the table's header", () => {
   for (const [name, member] of Routing.rows) {
     it.live(`${name}: ${member.sdkMember} → ${member.header}, on ${Object.keys(member.rules).join(" and ")}`, () =>
       Effect.gen(function*() {
-        for (const operation of ["invoke", "stream"] as const) {
+        for (const operation of ["invoke", "stream", "async"] as const) {
           const headers = yield* sentHeaders(operation, { [member.sdkMember]: "value-1" })
           // A member the table leaves off an operation is one the SDK's model of it does not have.
           const carried = member.rules[operation] !== undefined
@@ -190,6 +206,49 @@ describe("the real SDK writes each member as the table's header", () => {
         Routing.rows.map(([, member]) => member.header)
       )
     }))
+})
+
+describe("InvokeEndpointAsync's own members", () => {
+  it.live("the real SDK writes each as the table's header, in the table's order, after inferenceId", () =>
+    Effect.gen(function*() {
+      const values = {
+        inputLocation: "s3://bucket/in.json",
+        s3OutputPathExtension: "run-1",
+        filename: "out.json",
+        requestTtlSeconds: 600,
+        invocationTimeoutSeconds: 60
+      } satisfies Required<Routing.AsyncMembers>
+      const input: Record<string, string | number> = { InferenceId: "id-1" }
+      for (const [name, member] of Routing.asyncRows) input[member.sdkMember] = values[name]
+      // The SDK takes either a body or an input location: only the headers matter here.
+      const headers = yield* sentHeaders("async", input)
+      assert.deepStrictEqual(
+        Object.keys(headers).filter((header) => header.startsWith("x-amzn-sagemaker-")),
+        ["x-amzn-sagemaker-inference-id", ...Routing.asyncRows.map(([, member]) => member.header)]
+      )
+      for (const [name, member] of Routing.asyncRows) assert.strictEqual(headers[member.header], String(values[name]))
+    }))
+
+  it("each rule is the API reference's", () => {
+    assert.isUndefined(Routing.asyncProblem("inputLocation", "s3://b/k/in.json"))
+    assert.isUndefined(Routing.asyncProblem("inputLocation", "https://b.s3.amazonaws.com/k"))
+    assert.strictEqual(Routing.asyncProblem("inputLocation", "/tmp/in.json"), "must be an s3:// or https:// URI")
+    assert.strictEqual(
+      Routing.asyncProblem("s3OutputPathExtension", "s3://x"),
+      "must match ^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$"
+    )
+    assert.isUndefined(Routing.asyncProblem("s3OutputPathExtension", "runs/2026-12-02"))
+    assert.isUndefined(Routing.asyncProblem("filename", "out.json"))
+    assert.isString(Routing.asyncProblem("filename", "out.tar.gz"))
+    assert.strictEqual(Routing.asyncProblem("filename", "a".repeat(33)), "must be at most 32 characters, got 33")
+    assert.isUndefined(Routing.asyncProblem("requestTtlSeconds", 60))
+    assert.strictEqual(Routing.asyncProblem("requestTtlSeconds", 59), "must be from 60 to 21600 seconds, got 59")
+    assert.strictEqual(
+      Routing.asyncProblem("invocationTimeoutSeconds", 3601),
+      "must be from 1 to 3600 seconds, got 3601"
+    )
+    assert.strictEqual(Routing.asyncProblem("invocationTimeoutSeconds", 1.5), "must be a whole number of seconds")
+  })
 })
 
 describe("dictRows", () => {

@@ -85,7 +85,9 @@ export const fakeClient = (
           invokedProductionVariant: "AllTraffic",
           requestId: `req-${calls.length}`,
           parts
-        })))
+        }))),
+      invokeEndpointAsync: () => Effect.die("no async responder"),
+      identity: { region: "us-east-1", credentials: () => Promise.reject(new Error("no credentials in this fake")) }
     })
   )
   return { calls, layer }

@@ -10,7 +10,7 @@
 import { MAX_RESOURCE_NAME_LENGTH, RESOURCE_NAME_PATTERN } from "../limits.js"
 
 /** The operations that carry routing members. */
-export type Operation = "invoke" | "stream"
+export type Operation = "invoke" | "stream" | "async"
 
 /** A rule from the API reference: a length bound and a pattern, worded for the error message. */
 export interface Rule {
@@ -81,7 +81,7 @@ export const members = {
     header: "x-amzn-sagemaker-inference-id",
     dictKey: "inference_id",
     dictRank: 4,
-    rules: { invoke: printableId(64), stream: printableId(64) }
+    rules: { invoke: printableId(64), stream: printableId(64), async: printableId(64) }
   },
   /** The inference component to invoke, on an endpoint that hosts inference components. */
   inferenceComponentName: {
@@ -153,10 +153,16 @@ export const dictRows: ReadonlyArray<readonly [Name, Member]> = [...rows].sort((
   a.dictRank - b.dictRank
 )
 
+const operationNames: { readonly [O in Operation]: string } = {
+  invoke: "InvokeEndpoint",
+  stream: "the stream route",
+  async: "InvokeEndpointAsync"
+}
+
 /** Why `value` breaks the member's rule on `operation`, or `undefined` when it is fine. */
 export const problem = (name: Name, operation: Operation, value: unknown): string | undefined => {
   const rule = (members[name] as Member).rules[operation]
-  if (rule === undefined) return `is not a member of ${operation === "stream" ? "the stream route" : "InvokeEndpoint"}`
+  if (rule === undefined) return `is not a member of ${operationNames[operation]}`
   if (typeof value !== "string") return `must be a string, got ${value === null ? "null" : typeof value}`
   if (value.length === 0) return "must not be empty"
   if (value.length > rule.maxLength) return `must be at most ${rule.maxLength} characters, got ${value.length}`
@@ -171,4 +177,84 @@ export const pick = (from: Routing): Routing => {
     if (value !== undefined) (picked ??= {})[name] = value
   }
   return picked ?? {}
+}
+
+/** One member of InvokeEndpointAsync of its own (not a routing member): text, or whole seconds. */
+export interface AsyncMember {
+  readonly sdkMember: string
+  readonly header: string
+  readonly rule: Rule | { readonly min: number; readonly max: number }
+}
+
+/**
+ * The members only InvokeEndpointAsync has, in the order the SDK writes them (after the routing
+ * members it shares: `inferenceId`). Rules from the API reference.
+ */
+export const asyncMembers = {
+  /** Where the request body is, instead of an inline body: `s3://bucket/key` (or an https URL). */
+  inputLocation: {
+    sdkMember: "InputLocation",
+    header: "x-amzn-sagemaker-inputlocation",
+    rule: { maxLength: 1024, pattern: /^(https|s3):\/\/([^/]+)\/?(.*)$/, describe: "must be an s3:// or https:// URI" }
+  },
+  /** A path appended to the endpoint's S3 output path. */
+  s3OutputPathExtension: {
+    sdkMember: "S3OutputPathExtension",
+    header: "x-amzn-sagemaker-s3outputpathextension",
+    rule: {
+      maxLength: 512,
+      pattern: /^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$/,
+      describe: "must match ^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$"
+    }
+  },
+  /** The output object's file name, instead of `<inference id>.out`. */
+  filename: {
+    sdkMember: "Filename",
+    header: "x-amzn-sagemaker-filename",
+    rule: {
+      maxLength: 32,
+      pattern: /^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9-_.]*$/,
+      describe: "must match ^(?!.*\\..*\\.)[a-zA-Z0-9][a-zA-Z0-9-_\\.]*$"
+    }
+  },
+  /** How long the request may wait in the queue: 60–21600 s (SageMaker's default 21600). */
+  requestTtlSeconds: {
+    sdkMember: "RequestTTLSeconds",
+    header: "x-amzn-sagemaker-requestttlseconds",
+    rule: { min: 60, max: 21600 }
+  },
+  /** How long the model may work on it: 1–3600 s (SageMaker's default 900). */
+  invocationTimeoutSeconds: {
+    sdkMember: "InvocationTimeoutSeconds",
+    header: "x-amzn-sagemaker-invocationtimeoutseconds",
+    rule: { min: 1, max: 3600 }
+  }
+} as const satisfies Record<string, AsyncMember>
+
+/** The option name of an InvokeEndpointAsync member of its own. */
+export type AsyncName = keyof typeof asyncMembers
+
+/** The InvokeEndpointAsync members of its own, each documented by its row of {@link asyncMembers}. */
+export type AsyncMembers = {
+  readonly [K in AsyncName]?: (typeof asyncMembers)[K]["rule"] extends Rule ? string | undefined : number | undefined
+}
+
+/** Every async row, in wire order. */
+export const asyncRows: ReadonlyArray<readonly [AsyncName, AsyncMember]> = Object.entries(asyncMembers) as Array<
+  [AsyncName, AsyncMember]
+>
+
+/** Why `value` breaks the async member's rule, or `undefined` when it is fine. */
+export const asyncProblem = (name: AsyncName, value: unknown): string | undefined => {
+  const rule = (asyncMembers[name] as AsyncMember).rule
+  if ("min" in rule) {
+    if (typeof value !== "number" || !Number.isInteger(value)) return "must be a whole number of seconds"
+    return value < rule.min || value > rule.max
+      ? `must be from ${rule.min} to ${rule.max} seconds, got ${value}`
+      : undefined
+  }
+  if (typeof value !== "string") return `must be a string, got ${value === null ? "null" : typeof value}`
+  if (value.length === 0) return "must not be empty"
+  if (value.length > rule.maxLength) return `must be at most ${rule.maxLength} characters, got ${value.length}`
+  return rule.pattern.test(value) ? undefined : rule.describe
 }

@@ -28,6 +28,8 @@ import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type * as https from "node:https"
 import type {
+  AsyncRequest,
+  AsyncResponse,
   InvokeError,
   InvokeRequest,
   InvokeResponse,
@@ -101,7 +103,7 @@ const resolveEndpoint = (options: Options): Effect.Effect<URL, AWSConfigurationE
 /** Optional request members → headers, in the order the SDK writes them. */
 const optionalHeaders = (
   headers: Record<string, string>,
-  request: StreamRequest,
+  request: Routing.Routing & { readonly customAttributes?: string | undefined },
   operation: Routing.Operation
 ): void => {
   if (request.customAttributes !== undefined) headers["x-amzn-sagemaker-custom-attributes"] = request.customAttributes
@@ -221,7 +223,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     /** Signs one request (headers in wire order); fails as the SDK transport does. */
     const sign = (
       endpointName: string,
-      operation: "invocations" | "invocations-response-stream",
+      operation: "invocations" | "invocations-response-stream" | "async-invocations",
       headers: Record<string, string>,
       body: Uint8Array
     ): Effect.Effect<NodeHttp.Request, InvokeError> =>
@@ -283,29 +285,41 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       return headers
     }
 
-    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> => {
-      const name = request.endpointName
-      const headers = baseHeaders(request, { accept: request.accept }, "invoke")
-      const attempt = (skewRetried: boolean): Effect.Effect<NodeHttp.Response, InvokeError> =>
-        sign(name, "invocations", headers, request.body).pipe(
-          Effect.flatMap((signed) =>
-            Effect.mapError(
-              NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
-              (failure) => exchangeFailure(name, failure)
-            )
-          ),
-          Effect.flatMap((response) => {
-            if (response.status < 300) return Effect.succeed(response)
-            const failure = errorResponse(response.status, response.headers, response.body)
-            // Refused for clock skew: sign again with the corrected clock, once.
-            if (!skewRetried && correctClock(failure, response.headers)) return attempt(true)
-            return Effect.fail(classify(name, failure))
-          })
-        )
-      return attempt(false).pipe(
+    /** One signed exchange with its whole answer; a refusal for clock skew is signed again, once. */
+    const exchange = (
+      name: string,
+      operation: "invocations" | "async-invocations",
+      headers: Record<string, string>,
+      body: Uint8Array,
+      skewRetried = false
+    ): Effect.Effect<NodeHttp.Response, InvokeError> =>
+      sign(name, operation, headers, body).pipe(
+        Effect.flatMap((signed) =>
+          Effect.mapError(
+            NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
+            (failure) => exchangeFailure(name, failure)
+          )
+        ),
         Effect.flatMap((response) => {
+          if (response.status < 300) return Effect.succeed(response)
+          const failure = errorResponse(response.status, response.headers, response.body)
+          if (!skewRetried && correctClock(failure, response.headers)) {
+            return exchange(name, operation, headers, body, true)
+          }
+          return Effect.fail(classify(name, failure))
+        })
+      )
+
+    const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
+      exchange(
+        request.endpointName,
+        "invocations",
+        baseHeaders(request, { accept: request.accept }, "invoke"),
+        request.body
+      )
+        .pipe(Effect.map((response) => {
           const headers = response.headers
-          return Effect.succeed({
+          return {
             body: response.body,
             contentType: headers["content-type"],
             invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
@@ -313,7 +327,27 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             newSessionId: headers["x-amzn-sagemaker-new-session-id"],
             closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
             requestId: requestIdOf(headers)
-          })
+          }
+        }))
+
+    const invokeEndpointAsync = (request: AsyncRequest): Effect.Effect<AsyncResponse, InvokeError> => {
+      const name = request.endpointName
+      const body = request.body ?? EMPTY
+      return exchange(name, "async-invocations", asyncHeaders(request, endpoint.host), body).pipe(
+        Effect.flatMap((response) => {
+          const headers = response.headers
+          const inferenceId = inferenceIdOf(response.body)
+          return inferenceId === null
+            ? Effect.fail(classify(
+              name,
+              unreadableResponse(response.status, headers, "the InvokeEndpointAsync answer is not JSON")
+            ))
+            : Effect.succeed({
+              inferenceId,
+              outputLocation: headers["x-amzn-sagemaker-outputlocation"],
+              failureLocation: headers["x-amzn-sagemaker-failurelocation"],
+              requestId: requestIdOf(headers)
+            })
         })
       )
     }
@@ -408,5 +442,47 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
             ))
       )
 
-    return { region: options.region, invokeEndpoint, invokeEndpointWithResponseStream }
+    return {
+      region: options.region,
+      invokeEndpoint,
+      invokeEndpointWithResponseStream,
+      invokeEndpointAsync,
+      identity: { region: options.region, credentials: config.credentials }
+    }
   })
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * The headers of an async request, in the order the SDK writes them: the body's own content type
+ * and accept as SageMaker headers, the members, then the payload's (a blob: octet-stream).
+ */
+const asyncHeaders = (request: AsyncRequest, host: string): Record<string, string> => {
+  const headers: Record<string, string> = {}
+  if (request.contentType !== undefined) headers["x-amzn-sagemaker-content-type"] = request.contentType
+  if (request.accept !== undefined) headers["x-amzn-sagemaker-accept"] = request.accept
+  optionalHeaders(headers, request, "async")
+  for (const [name, member] of Routing.asyncRows) {
+    const value = request[name]
+    if (value !== undefined) headers[member.header] = String(value)
+  }
+  headers["content-type"] = "application/octet-stream"
+  // Without a body the SDK sends no length; node then writes `Content-Length: 0`, unsigned.
+  if (request.body !== undefined) headers["content-length"] = String(request.body.length)
+  headers["user-agent"] = "effect-sagemaker"
+  headers.host = host
+  headers["amz-sdk-request"] = "attempt=1; max=1"
+  return headers
+}
+
+/** The `InferenceId` of an async answer's JSON body (`undefined` when absent), or `null` when it is no JSON object. */
+const inferenceIdOf = (body: Uint8Array): string | undefined | null => {
+  try {
+    const json: unknown = JSON.parse(new TextDecoder().decode(body))
+    if (typeof json !== "object" || json === null) return null
+    const id = (json as { readonly InferenceId?: unknown }).InferenceId
+    return typeof id === "string" ? id : undefined
+  } catch {
+    return null
+  }
+}

@@ -7,6 +7,8 @@
  * @internal
  */
 import type {
+  InvokeEndpointAsyncCommand,
+  InvokeEndpointAsyncCommandOutput,
   InvokeEndpointCommand,
   InvokeEndpointCommandOutput,
   InvokeEndpointWithResponseStreamCommand,
@@ -27,6 +29,7 @@ export interface AbortableSend {
     command: InvokeEndpointWithResponseStreamCommand,
     abortSignal: AbortSignal
   ): Promise<InvokeEndpointWithResponseStreamCommandOutput>
+  (command: InvokeEndpointAsyncCommand, abortSignal: AbortSignal): Promise<InvokeEndpointAsyncCommandOutput>
 }
 
 const MIDDLEWARE_NAME = "effectSagemakerAbortSignal"

@@ -6,6 +6,8 @@
  * @internal
  */
 import {
+  InvokeEndpointAsyncCommand,
+  type InvokeEndpointAsyncCommandInput,
   InvokeEndpointCommand,
   type InvokeEndpointCommandInput,
   InvokeEndpointWithResponseStreamCommand,
@@ -20,6 +22,8 @@ import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type * as https from "node:https"
 import type {
+  AsyncRequest,
+  AsyncResponse,
   InvokeError,
   InvokeRequest,
   InvokeResponse,
@@ -147,5 +151,38 @@ export const make = (client: SageMakerRuntimeClient, region: string): Service =>
       }
     })
 
-  return { region, invokeEndpoint, invokeEndpointWithResponseStream }
+  const invokeEndpointAsync = (request: AsyncRequest): Effect.Effect<AsyncResponse, InvokeError> =>
+    Effect.tryPromise({
+      try: (signal) => send(new InvokeEndpointAsyncCommand(asyncCommandInput(request)), signal),
+      catch: (error) => fromSdkError(request.endpointName, error)
+    }).pipe(Effect.map((output) => ({
+      inferenceId: output.InferenceId,
+      outputLocation: output.OutputLocation,
+      failureLocation: output.FailureLocation,
+      requestId: output.$metadata.requestId
+    })))
+
+  return {
+    region,
+    invokeEndpoint,
+    invokeEndpointWithResponseStream,
+    invokeEndpointAsync,
+    identity: { region, credentials: client.config.credentials }
+  }
+}
+
+/** The command input of an async request: its members by the tables. */
+const asyncCommandInput = (request: AsyncRequest): InvokeEndpointAsyncCommandInput => {
+  const input: Record<string, unknown> = {
+    EndpointName: request.endpointName,
+    ContentType: request.contentType,
+    Accept: request.accept,
+    CustomAttributes: request.customAttributes,
+    InferenceId: request.inferenceId,
+    Body: request.body
+  }
+  for (const [name, member] of Routing.asyncRows) {
+    if (request[name] !== undefined) input[member.sdkMember] = request[name]
+  }
+  return input as unknown as InvokeEndpointAsyncCommandInput
 }
