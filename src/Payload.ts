@@ -447,7 +447,8 @@ const truncate = (text: string): string =>
  * with a `SagemakerResponseError` whose message starts `Unexpected model response`; it never dies,
  * whatever the bytes (any nesting depth, invalid UTF-8, wrong types).
  *
- * A body over {@link MAX_RESPONSE_BYTES} is refused before it is decoded. `__proto__` keys are
+ * A body over `maxBytes` (default {@link MAX_RESPONSE_BYTES}, InvokeEndpoint's limit; async
+ * results may be larger) is refused before it is decoded. `__proto__` keys are
  * dropped wherever they appear in the body, so that no part of the result (`meta` included) can
  * carry a prototype chosen by the body.
  *
@@ -456,12 +457,13 @@ const truncate = (text: string): string =>
  */
 export const decodeResponse = (
   endpointName: string,
-  bytes: Uint8Array
+  bytes: Uint8Array,
+  maxBytes: number = MAX_RESPONSE_BYTES
 ): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> =>
   Effect.suspend((): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> => {
     const refuse = (detail: string, body: string) =>
       Effect.fail(unexpectedResponse(endpointName, detail, truncate(body)))
-    if (bytes.length > MAX_RESPONSE_BYTES) {
+    if (bytes.length > maxBytes) {
       return Effect.fail(responseTooLarge(
         endpointName,
         bytes.length,

@@ -252,7 +252,7 @@ export interface AwsIdentity {
   readonly credentials: () => Promise<{
     readonly accessKeyId: string
     readonly secretAccessKey: string
-    readonly sessionToken?: string | undefined
+    readonly sessionToken?: string
   }>
 }
 

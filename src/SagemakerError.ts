@@ -93,7 +93,10 @@ export class SagemakerInferenceError extends Schema.TaggedError<SagemakerInferen
   "effect-sagemaker/SagemakerInferenceError"
 )("SagemakerInferenceError", {
   ...requestFields,
-  /** The service's error type (`ModelError`, `InternalFailure`, …), or `Transport`. */
+  /**
+   * The service's error type (`ModelError`, `InternalFailure`, …), or `Transport`; for async
+   * inference, `AsyncInferenceFailure` (the failure object's text) or `S3.<error name>`.
+   */
   errorCode: Schema.String,
   /** The service's message as the SDK parsed it, or the transport failure's cause. */
   text: Schema.String,
@@ -104,6 +107,7 @@ export class SagemakerInferenceError extends Schema.TaggedError<SagemakerInferen
   cause: Schema.optional(Schema.Defect)
 }) {
   override get message(): string {
+    if (this.errorCode === "AsyncInferenceFailure") return `SageMaker async inference failed: ${this.text}`
     return this.statusCode === undefined
       ? `SageMaker Inference request failed without a response: ${this.text}`
       : `SageMaker Inference returned an error. Status code: ${this.statusCode}. Response body: ${this.text}`

@@ -145,7 +145,8 @@ export const renderChatTemplate = (template: ChatTemplate, messages: ReadonlyArr
 /**
  * The options of the language model: the endpoint, how its container is spoken to, the default
  * sampling configuration, and the request options of the generator (routing, custom attributes,
- * timeout and retry), which apply to every call.
+ * timeout and retry), which apply to every call; `Config`'s `request` (through
+ * {@link withConfigOverride}) overrides them for one call.
  *
  * @since 0.1.0
  * @category models
@@ -165,7 +166,8 @@ export interface Options extends SagemakerGenerator.RequestOptions {
 
 /**
  * The sampling configuration of a call, read from the context: {@link withConfigOverride} puts it
- * there. Its fields replace those of the layer's `config`, field by field.
+ * there. Its fields replace those of the layer's `config`, field by field; its `request` is merged
+ * over the layer's request options.
  *
  * @since 0.1.0
  * @category tags
@@ -196,7 +198,28 @@ export declare namespace Config {
    * @since 0.1.0
    * @category models
    */
-  export interface Service extends InternalConfig.ConfigService {}
+  export interface Service extends InternalConfig.ConfigService {
+    /**
+     * The request options of the call (routing, custom attributes, timeout, retry), merged over
+     * the layer's as the third argument of `SagemakerGenerator.run` and `stream` is: each member
+     * given replaces the layer's (custom attributes key by key), and they are checked by the same
+     * rules, before any request; a bad one fails the call with `MalformedInput` naming the field
+     * (`config.request.timeout`, ...), {@link sagemakerError} giving the `SagemakerValidationError`.
+     * A `streamText` call cannot open a session (`sessionId: "NEW_SESSION"`) nor name a
+     * `targetModel` (the stream route has none). Like the other fields, a nested
+     * {@link withConfigOverride} replaces it as a whole.
+     *
+     * @example
+     * ```ts
+     * LanguageModel.generateText({ prompt: "Hi" }).pipe(
+     *   SagemakerLanguageModel.withConfigOverride({
+     *     request: { targetVariant: "canary", awsCustomAttributes: { tenant: "acme" }, timeout: "10 seconds" }
+     *   })
+     * )
+     * ```
+     */
+    readonly request?: SagemakerGenerator.RequestOptions | undefined
+  }
 }
 
 declare module "@effect/ai/Response" {
@@ -241,6 +264,24 @@ interface ModelSettings {
   readonly body: RequestBody.RequestSettings
 }
 
+/**
+ * A call's request options over the layer's, by the generator's per-call rules; the field named
+ * as the `Config` path it was given at.
+ */
+const callRequest = (
+  base: Settings.RequestSettings,
+  request: unknown,
+  operation: "invoke" | "stream"
+): Either.Either<Settings.RequestSettings, SagemakerValidationError> =>
+  Either.mapLeft(
+    Settings.forCall(base, request, operation),
+    (error) =>
+      new SagemakerValidationError({
+        field: error.field === "request" ? "config.request" : `config.request.${error.field}`,
+        rule: error.rule
+      })
+  )
+
 const invalid = (field: string, rule: string) => Either.left(new SagemakerValidationError({ field, rule }))
 
 const validate = (options: Options): Either.Either<ModelSettings, SagemakerValidationError> =>
@@ -280,6 +321,7 @@ const validate = (options: Options): Either.Either<ModelSettings, SagemakerValid
     }
     const problem = InternalConfig.checkConfig("config", options.config)
     if (problem !== undefined) return yield* invalid(problem.field, problem.rule)
+    yield* callRequest(request, options.config?.request, "invoke")
     return {
       endpointName: options.endpointName,
       request,
@@ -308,9 +350,13 @@ export const make = (
   Effect.gen(function*() {
     const settings = yield* validate(options)
     const client = yield* SagemakerClient.SagemakerClient
-    const { endpointName, request } = settings
-    const policy = withPolicy({ endpointName, timeout: request.timeout, retry: request.retry })
-    const spanModel = request.routing.inferenceComponentName ?? endpointName
+    const { endpointName } = settings
+    const layerPolicy = withPolicy({ endpointName, timeout: settings.request.timeout, retry: settings.request.retry })
+    /** The layer's policy, unless the call brings its own timeout or retry (as the generator decides). */
+    const policyOf = (request: Settings.RequestSettings) =>
+      request.timeout === settings.request.timeout && request.retry === settings.request.retry
+        ? layerPolicy
+        : withPolicy({ endpointName, timeout: request.timeout, retry: request.retry })
     const metrics = Metrics.recorder("chat", endpointName)
     const target = (method: string, operation: "invoke" | "stream"): Errors.RequestTarget => ({
       endpointName,
@@ -319,20 +365,34 @@ export const make = (
       method
     })
 
-    /** The call's configuration (the layer's, then the context's override) and its body. */
+    /**
+     * The call's configuration (the layer's, then the context's override), its request settings
+     * (the layer's, then the configuration's `request`) and its body; nothing is sent yet.
+     */
     const prepare = (
       method: string,
       providerOptions: LanguageModel.ProviderOptions,
       stream: boolean
-    ): Effect.Effect<RequestBody.PreparedRequest, AiError.MalformedInput> =>
+    ): Effect.Effect<
+      { readonly prepared: RequestBody.PreparedRequest; readonly request: Settings.RequestSettings },
+      AiError.AiError
+    > =>
       Effect.flatMap(Config.getOrUndefined, (override) => {
         const config = InternalConfig.merge(options.config, override)
         const problem = override === undefined ? undefined : InternalConfig.checkConfig("config", config)
         if (problem !== undefined) {
           return Effect.fail(Errors.malformedInput(method, `Invalid ${problem.field}: ${problem.rule}`))
         }
+        const request = callRequest(settings.request, config.request, stream ? "stream" : "invoke")
+        if (Either.isLeft(request)) {
+          return Effect.fail(Errors.toAiError(target(method, stream ? "stream" : "invoke"))(request.left))
+        }
+        const spanModel = request.right.routing.inferenceComponentName ?? endpointName
         LanguageModelTelemetry.annotateRequest(providerOptions.span, spanModel, config)
-        return RequestBody.build(method, settings.body, providerOptions, config, stream)
+        return Effect.map(
+          RequestBody.build(method, settings.body, providerOptions, config, stream),
+          (prepared) => ({ prepared, request: request.right })
+        )
       })
 
     const annotateFailure = (span: Span) => (error: AiError.AiError) =>
@@ -342,9 +402,9 @@ export const make = (
       providerOptions: LanguageModel.ProviderOptions
     ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError, IdGenerator.IdGenerator> =>
       Effect.gen(function*() {
-        const prepared = yield* prepare("generateText", providerOptions, false)
+        const { prepared, request } = yield* prepare("generateText", providerOptions, false)
         const started = performance.now()
-        const result = yield* policy(client.invokeEndpoint({
+        const result = yield* policyOf(request)(client.invokeEndpoint({
           endpointName,
           body: prepared.body,
           contentType: "application/json",
@@ -368,7 +428,6 @@ export const make = (
         return parts
       }).pipe(Effect.tapError(annotateFailure(providerOptions.span)))
 
-    const { targetModel: _notOnTheStreamRoute, ...streamRouting } = request.routing
     const decoderOptions = {
       // Chat containers stream OpenAI chunks (SSE or LMI's JSON lines); a text-generation
       // container TGI's events or LMI's token lines.
@@ -383,9 +442,11 @@ export const make = (
       Effect.gen(function*() {
         const method = "streamText"
         const toAiError = Errors.toAiError(target(method, "stream"))
-        const prepared = yield* prepare(method, providerOptions, true)
+        const { prepared, request } = yield* prepare(method, providerOptions, true)
+        // A targetModel of the layer's is left out of streams; one given for the call was refused.
+        const { targetModel: _notOnTheStreamRoute, ...streamRouting } = request.routing
         const observer = metrics.stream()
-        const response = yield* policy(client.invokeEndpointWithResponseStream({
+        const response = yield* policyOf(request)(client.invokeEndpointWithResponseStream({
           endpointName,
           body: prepared.body,
           contentType: "application/json",

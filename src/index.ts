@@ -21,6 +21,13 @@ export * as Payload from "./Payload.js"
 export * as RetryPolicy from "./RetryPolicy.js"
 
 /**
+ * Asynchronous inference: submit to an async endpoint's queue, collect the result from S3.
+ *
+ * @since 0.1.0
+ */
+export * as SagemakerAsync from "./SagemakerAsync.js"
+
+/**
  * Many prompts against one endpoint, at the endpoint's capacity.
  *
  * @since 0.1.0

@@ -445,7 +445,7 @@ describe("SagemakerEmulator routes and headers", () => {
 
   it.scopedLive("InvokeEndpointAsync: 202 with InferenceId and S3 locations", () =>
     Effect.gen(function*() {
-      const emulator = yield* SagemakerEmulator.make()
+      const emulator = yield* SagemakerEmulator.make({ asyncEndpoints: ["ep"] })
       const c = yield* client(emulator)
       const r = yield* Effect.promise(() =>
         c.send(
@@ -458,11 +458,11 @@ describe("SagemakerEmulator routes and headers", () => {
       )
       assert.strictEqual(r.$metadata.httpStatusCode, 202)
       assert.strictEqual(r.InferenceId, "inf-1")
-      assert.match(
-        r.OutputLocation ?? "",
-        /^s3:\/\/sagemaker-us-east-1-123456789012\/async-endpoint-outputs\/ep\/.+\.out$/
+      assert.strictEqual(r.OutputLocation, "s3://sagemaker-us-east-1-123456789012/async-endpoint-outputs/ep/inf-1.out")
+      assert.strictEqual(
+        r.FailureLocation,
+        "s3://sagemaker-us-east-1-123456789012/async-endpoint-failures/ep/inf-1-error.out"
       )
-      assert.match(r.FailureLocation ?? "", /-error\.out$/)
       const bad = yield* Effect.tryPromise({
         try: () => c.send(new InvokeEndpointAsyncCommand({ EndpointName: "ep" })),
         catch: (e) => e as SdkError
@@ -649,8 +649,13 @@ describe("SagemakerEmulator.parseFault / parseSplit", () => {
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("nope")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:x")))
     assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("throttle:1:2")))
+    assert.deepStrictEqual(
+      SagemakerEmulator.parseFault("async-late:500"),
+      Either.right({ kind: "async-late", millis: 500 })
+    )
+    assert.isTrue(Either.isLeft(SagemakerEmulator.parseFault("async-late")))
     for (const kind of SagemakerEmulator.faultKinds) {
-      if (kind !== "latency" && kind !== "capacity") {
+      if (kind !== "latency" && kind !== "capacity" && kind !== "async-late") {
         assert.isTrue(Either.isRight(SagemakerEmulator.parseFault(kind)), kind)
       }
     }

@@ -43,6 +43,7 @@ describe("entry points", () => {
     assert.deepStrictEqual(publicModules.map((m) => m.name).sort(), [
       "Payload",
       "RetryPolicy",
+      "SagemakerAsync",
       "SagemakerBatch",
       "SagemakerClient",
       "SagemakerEmulator",
@@ -74,6 +75,7 @@ describe("entry points", () => {
     assert.deepStrictEqual(loads, {
       Payload: ["SagemakerError"],
       RetryPolicy: [],
+      SagemakerAsync: ["Payload", "RetryPolicy", "SagemakerClient", "SagemakerError"],
       SagemakerBatch: [
         "Payload",
         "RetryPolicy",
@@ -105,6 +107,26 @@ const packagesLoadedBy = (graph: ReadonlySet<string>): ReadonlySet<string> => {
   }
   return packages
 }
+
+describe("async inference", () => {
+  it("loads @aws-sdk/client-s3 only with import(), when an async service is built", () => {
+    const statically = new Set<string>()
+    for (const file of runtimeGraph("src/index.ts")) {
+      const text = readFileSync(join(root, file), "utf8")
+      for (const [, spec] of text.matchAll(/^(?:import|export)\s+(?!type\b)[^"]*?from\s+"([^."][^"]*)"/gm)) {
+        statically.add(spec!)
+      }
+    }
+    assert.notInclude([...statically], "@aws-sdk/client-s3")
+    assert.include([...packagesLoadedBy(runtimeGraph("src/SagemakerAsync.ts"))], "@aws-sdk/client-s3")
+    const manifest = pkg as unknown as {
+      readonly dependencies: Record<string, string>
+      readonly peerDependenciesMeta: Record<string, { readonly optional?: boolean }>
+    }
+    assert.strictEqual(manifest.peerDependenciesMeta["@aws-sdk/client-s3"]?.optional, true)
+    assert.isUndefined(manifest.dependencies["@aws-sdk/client-s3"])
+  })
+})
 
 const fromEffectAi = (packages: ReadonlySet<string>) => [...packages].filter((p) => p.startsWith("@effect/ai"))
 

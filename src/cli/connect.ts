@@ -1,7 +1,7 @@
 /**
  * The generator a command talks through: against a real endpoint when one is configured, else
  * against the embedded emulator (started in-process, said so on stderr). Either way the request
- * goes through the real AWS SDK (or the lean transport with `--transport http`). Loaded once the
+ * goes through the lean transport (or the AWS SDK client with `--transport sdk`). Loaded once the
  * command line is accepted: it loads the SDK.
  *
  * @since 0.1.0
@@ -56,7 +56,8 @@ const logAttempts = (client: SagemakerClient.Service): SagemakerClient.Service =
       })
     })
   return SagemakerClient.SagemakerClient.of({
-    region: client.region,
+    // The members these commands do not call pass through as they are.
+    ...client,
     invokeEndpoint: (request) =>
       attempt(
         `InvokeEndpoint ${request.endpointName} (${request.body.byteLength} bytes)`,
@@ -74,11 +75,12 @@ const logAttempts = (client: SagemakerClient.Service): SagemakerClient.Service =
 
 /**
  * The generator's options for `settings`: the endpoint's, or the embedded emulator's (started
- * here, for the lifetime of the scope).
+ * here, for the lifetime of the scope, answering as `personality`).
  */
 const generatorOptions = (
   settings: EndpointSettings,
-  retry: SagemakerGenerator.Options["retry"]
+  retry: SagemakerGenerator.Options["retry"],
+  personality: SagemakerEmulator.Personality
 ): Effect.Effect<SagemakerGenerator.Options, SagemakerEmulator.EmulatorServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const base = {
@@ -89,10 +91,11 @@ const generatorOptions = (
       ...(settings.timeout === undefined ? {} : { timeout: settings.timeout })
     }
     if (settings.endpoint === undefined) {
-      const emulator = yield* SagemakerEmulator.make({})
+      const emulator = yield* SagemakerEmulator.make({ personality })
       yield* Console.error(
         `No endpoint configured (--endpoint or SAGEMAKER_ENDPOINT_NAME): ` +
-          `generating with the embedded SageMaker emulator at ${emulator.url}`
+          `generating with the embedded SageMaker emulator at ${emulator.url}` +
+          (personality === "default" ? "" : ` (personality ${personality})`)
       )
       return {
         ...base,
@@ -115,21 +118,29 @@ const generatorOptions = (
     }
   })
 
+/** How a command connects: its retry policy, whether attempts are logged, the emulator's personality. */
+export interface ConnectOptions {
+  readonly retry: SagemakerGenerator.Options["retry"]
+  readonly logAttempts: boolean
+  /** The embedded emulator's personality, when no endpoint is configured. Default `default`. */
+  readonly personality?: SagemakerEmulator.Personality | undefined
+}
+
 /**
- * The generator for `settings`, built as `SagemakerGenerator.layer` builds its own: the secrets
- * and the region resolve first, and errors name the endpoint. With `logAttempts`, each attempt
- * is logged at debug level.
+ * The client for `settings`, built as `SagemakerGenerator.layer` builds its own: the secrets and
+ * the region resolve first, and errors name the endpoint. With `logAttempts`, each attempt is
+ * logged at debug level. Also the generator's options, which name the endpoint (or the emulator's).
  */
-export const connect = (
+export const connectClient = (
   settings: EndpointSettings,
-  options: { readonly retry: SagemakerGenerator.Options["retry"]; readonly logAttempts: boolean }
+  options: ConnectOptions
 ): Effect.Effect<
-  SagemakerGenerator.Service,
+  { readonly client: SagemakerClient.Service; readonly generator: SagemakerGenerator.Options },
   SagemakerError | SagemakerEmulator.EmulatorServeError,
   Scope.Scope
 > =>
   Effect.gen(function*() {
-    const generator = yield* generatorOptions(settings, options.retry)
+    const generator = yield* generatorOptions(settings, options.retry, options.personality ?? "default")
     const client = yield* SagemakerClient.makeTransport(
       settings.transport,
       yield* SagemakerGenerator.clientOptions(generator)
@@ -138,7 +149,20 @@ export const connect = (
         error.model === "" ? new AWSConfigurationError({ ...error, model: generator.model }) : error
       )
     )
-    return yield* SagemakerGenerator.make(generator).pipe(
-      Effect.provideService(SagemakerClient.SagemakerClient, options.logAttempts ? logAttempts(client) : client)
-    )
+    return { client: options.logAttempts ? logAttempts(client) : client, generator }
   })
+
+/** The generator for `settings`, on the client of {@link connectClient}. */
+export const connect = (
+  settings: EndpointSettings,
+  options: ConnectOptions
+): Effect.Effect<
+  SagemakerGenerator.Service,
+  SagemakerError | SagemakerEmulator.EmulatorServeError,
+  Scope.Scope
+> =>
+  Effect.flatMap(
+    connectClient(settings, options),
+    ({ client, generator }) =>
+      SagemakerGenerator.make(generator).pipe(Effect.provideService(SagemakerClient.SagemakerClient, client))
+  )

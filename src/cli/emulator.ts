@@ -22,7 +22,9 @@ export const spec: CommandSpec = {
   details: [
     "Serves InvokeEndpoint and InvokeEndpointWithResponseStream until SIGINT (Ctrl-C) or SIGTERM, logging " +
     "one line per request on stdout. Point the AWS SDK or effect-sagemaker generate at the URL it prints, " +
-    "e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8080."
+    "e.g. AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=http://127.0.0.1:8080.",
+    "Also serves a small S3 endpoint (path-style PutObject, GetObject, HeadObject, DeleteObject, " +
+    "ListObjectsV2) on a port of its own, where async inference results go; it prints that URL too."
   ],
   options: [
     {
@@ -48,6 +50,14 @@ export const spec: CommandSpec = {
       default: "every name"
     },
     {
+      name: "async-endpoints",
+      kind: "value",
+      placeholder: "A,B",
+      description: "Endpoints deployed for async inference: they take only InvokeEndpointAsync and write " +
+        "their results to the S3 endpoint",
+      default: "none"
+    },
+    {
       name: "fault",
       kind: "repeated",
       placeholder: "ENDPOINT:KIND[:ARG]",
@@ -67,6 +77,18 @@ export const spec: CommandSpec = {
       name: "verify-signatures",
       kind: "flag",
       description: "Check SigV4 signatures against AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+    },
+    {
+      name: "s3-port",
+      kind: "value",
+      placeholder: "N",
+      description: "The S3 endpoint's port, 0 to 65535 (0: a free port the system picks)",
+      default: "0"
+    },
+    {
+      name: "no-list-bucket",
+      kind: "flag",
+      description: "S3 callers lack s3:ListBucket: a missing object is 403 AccessDenied, listing is refused"
     }
   ],
   maxOperands: 0,
@@ -90,6 +112,7 @@ const options = (args: ParsedArgs): Effect.Effect<SagemakerEmulator.Options, Usa
     const text = (name: string) => args.values.get(name)
     const port = yield* parseWholeNumber("--port", text("port") ?? "8080", 0, 65535)
     const host = yield* nonEmpty("--host", text("host") ?? "127.0.0.1")
+    const s3Port = yield* parseWholeNumber("--s3-port", text("s3-port") ?? "0", 0, 65535)
     const personality = text("personality") ?? "default"
     if (!SagemakerEmulator.isPersonality(personality)) {
       return yield* usageError(
@@ -100,6 +123,11 @@ const options = (args: ParsedArgs): Effect.Effect<SagemakerEmulator.Options, Usa
     const endpoints = endpointsText === undefined ? undefined : parseList(endpointsText)
     if (endpoints !== undefined && endpoints.length === 0) {
       return yield* usageError(`--endpoints must list endpoint names (A,B), got "${endpointsText}"`)
+    }
+    const asyncText = text("async-endpoints")
+    const asyncEndpoints = asyncText === undefined ? undefined : parseList(asyncText)
+    if (asyncEndpoints !== undefined && asyncEndpoints.length === 0) {
+      return yield* usageError(`--async-endpoints must list endpoint names (A,B), got "${asyncText}"`)
     }
     const faults: Record<string, Array<SagemakerEmulator.Fault>> = {}
     for (const spec of args.repeated.get("fault") ?? []) {
@@ -131,8 +159,10 @@ const options = (args: ParsedArgs): Effect.Effect<SagemakerEmulator.Options, Usa
       personality,
       faults,
       ...(endpoints === undefined ? {} : { endpoints }),
+      ...(asyncEndpoints === undefined ? {} : { asyncEndpoints }),
       ...(split === undefined ? {} : { split }),
       ...(credentials === undefined ? {} : { credentials }),
+      s3: { port: s3Port, listBucket: !args.flags.has("no-list-bucket") },
       log: (line) => Console.log(line)
     }
   })
@@ -147,7 +177,10 @@ export const run = (
     yield* Console.error(
       `SageMaker Runtime emulator listening on ${emulator.url} (personality ${checked.personality}` +
         `${checked.credentials === undefined ? "" : ", checking signatures"}). Ctrl-C or SIGTERM stops it.\n` +
-        `Point the SDK or the CLI at it with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=${emulator.url}`
+        `Point the SDK or the CLI at it with AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=${emulator.url}\n` +
+        `S3 endpoint at ${emulator.s3Url} (path-style only: give the S3 client forcePathStyle: true` +
+        `${checked.s3?.listBucket === false ? "; callers lack s3:ListBucket" : ""})` +
+        (checked.asyncEndpoints === undefined ? "" : `\nAsync endpoints: ${checked.asyncEndpoints.join(", ")}`)
     )
     return yield* Effect.never
   })

@@ -26,7 +26,7 @@ const millis = (duration: Duration.Duration) => `${Math.round(Duration.toMillis(
  * The library's default schedule with `retries` retries, logging each retry with its delay and
  * the failure it retries.
  */
-const retrySchedule = (retries: number): Schedule.Schedule<unknown, SagemakerError> =>
+export const retrySchedule = (retries: number): Schedule.Schedule<unknown, SagemakerError> =>
   Schedule.delays(SagemakerGenerator.retrySchedule({ attempts: retries + 1 })).pipe(
     Schedule.intersect(Schedule.identity<SagemakerError>()),
     Schedule.onDecision(([delay, error], decision) =>

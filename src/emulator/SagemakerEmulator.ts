@@ -197,6 +197,14 @@ export type Fault =
   | { readonly kind: "stall"; readonly afterParts?: number | undefined; readonly count?: number | undefined }
   | { readonly kind: "bad-crc"; readonly afterParts?: number | undefined; readonly count?: number | undefined }
   | { readonly kind: "truncate"; readonly count?: number | undefined }
+  /** Async: the request expires in the queue (its failure object says so). */
+  | { readonly kind: "async-expired"; readonly count?: number | undefined }
+  /** Async: the request is never completed: neither object is ever written. */
+  | { readonly kind: "async-lost"; readonly count?: number | undefined }
+  /** Async: the model fails; the failure object holds `message`. */
+  | { readonly kind: "async-failure"; readonly message?: string | undefined; readonly count?: number | undefined }
+  /** Async: the output is written `millis` after the model answered. */
+  | { readonly kind: "async-late"; readonly millis: number; readonly count?: number | undefined }
   | {
     readonly kind: "generation-error"
     /** Tokens the container sends before it fails (streams). Default 0. */
@@ -244,7 +252,11 @@ export const faultKinds: ReadonlyArray<FaultKind> = [
   "stall",
   "bad-crc",
   "truncate",
-  "generation-error"
+  "generation-error",
+  "async-expired",
+  "async-lost",
+  "async-failure",
+  "async-late"
 ]
 
 const afterPartsKinds: ReadonlyArray<FaultKind> = [
@@ -286,6 +298,14 @@ export const parseFault = (spec: string): Either.Either<Fault, string> => {
       kind: "latency",
       millis: arg
     })
+  }
+  if (k === "async-late") {
+    return arg === undefined ?
+      Either.left(`fault "async-late" needs milliseconds, e.g. async-late:500`) :
+      Either.right({
+        kind: "async-late",
+        millis: arg
+      })
   }
   if (k === "capacity") {
     return arg === undefined || arg < 1
@@ -430,6 +450,14 @@ export interface Options {
   readonly container?: ContainerOptions | undefined
   /** When given, other endpoint names get 400 `ValidationError` "Endpoint … not found." */
   readonly endpoints?: ReadonlyArray<string> | Readonly<Record<string, EndpointOptions>> | undefined
+  /**
+   * Endpoints deployed for asynchronous inference: they take InvokeEndpointAsync only, queue each
+   * request, run the model and write its answer to the emulator's S3 (`s3Url`); the others refuse
+   * it, as SageMaker refuses a call of the other kind.
+   */
+  readonly asyncEndpoints?: ReadonlyArray<string> | undefined
+  /** How async endpoints run their queue. */
+  readonly async?: AsyncOptions | undefined
   /** Faults per endpoint name; the key `"*"` applies to every endpoint. */
   readonly faults?: Readonly<Record<string, Fault | ReadonlyArray<Fault>>> | undefined
   /** When given, requests must carry a valid SigV4 signature from one of these key pairs. */
@@ -445,8 +473,53 @@ export interface Options {
   readonly responder?: Responder | undefined
   /** How many requests `requests` keeps (oldest dropped first). Default 1000. */
   readonly recordLimit?: number | undefined
-  /** One line per request: `METHOD PATH STATUS MSms`. */
+  /** One line per request: `METHOD PATH STATUS MSms` (`S3 METHOD PATH STATUS MSms` on the S3 endpoint). */
   readonly log?: ((line: string) => Effect.Effect<void>) | undefined
+  /**
+   * The emulator's own S3 endpoint (where async inference writes its results), which always starts
+   * with the emulator, on its own port. It serves path-style requests (`/bucket/key`) of PutObject,
+   * GetObject, HeadObject, DeleteObject and ListObjectsV2 for the real `@aws-sdk/client-s3` (with
+   * `forcePathStyle: true` and `endpoint: service.s3Url`); it checks SigV4 signatures (service
+   * `s3`) when `credentials` is given. See `docs/emulator.md`.
+   */
+  readonly s3?: S3Options | undefined
+}
+
+/**
+ * The S3 endpoint's settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface S3Options {
+  /** 0 (default) picks an ephemeral port. */
+  readonly port?: number | undefined
+  /**
+   * Whether the caller may list the buckets (`s3:ListBucket`). Default `true`. With `false`, as S3
+   * answers a caller without that permission, a missing object is 403 `AccessDenied` instead of 404
+   * `NoSuchKey`, and ListObjectsV2 and HeadBucket are refused with 403.
+   */
+  readonly listBucket?: boolean | undefined
+}
+
+/**
+ * How the async endpoints run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncOptions {
+  /** How long a request waits in the queue before an instance takes it. Default 0. */
+  readonly delayMillis?: number | undefined
+  /** Requests an endpoint runs at once (its instances). Default 4. */
+  readonly concurrency?: number | undefined
+  /**
+   * Where results go (`{endpoint}` and `{region}` stand for the request's endpoint and signing
+   * region). Default `s3://sagemaker-{region}-ACCOUNT/async-endpoint-outputs/{endpoint}`.
+   */
+  readonly outputPath?: string | undefined
+  /** Where failures go. Default `s3://sagemaker-{region}-ACCOUNT/async-endpoint-failures/{endpoint}`. */
+  readonly failurePath?: string | undefined
 }
 
 /**
@@ -485,6 +558,11 @@ export interface Service {
   /** `http://127.0.0.1:PORT`, no trailing slash; pass it as the SDK's `endpoint`. */
   readonly url: string
   readonly port: number
+  /**
+   * The S3 endpoint, `http://127.0.0.1:PORT` with no trailing slash: the S3 client's `endpoint`
+   * (with `forcePathStyle: true`).
+   */
+  readonly s3Url: string
   /** Every request seen, in arrival order (the last `recordLimit` of them). */
   readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
   /** Sockets currently open. */
@@ -530,8 +608,9 @@ export class EmulatorServeError extends Schema.TaggedError<EmulatorServeError>("
  * @category constructors
  */
 export const make = (options: Options = {}): Effect.Effect<Service, EmulatorServeError, Scope.Scope> => {
-  const serveError = (cause: unknown) =>
-    new EmulatorServeError({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, cause })
+  // The S3 endpoint's listen failure names its own port.
+  const serveError = (cause: unknown, port: number = options.port ?? 0) =>
+    new EmulatorServeError({ host: options.host ?? "127.0.0.1", port, cause })
   // The server (node `http`, SigV4 checks, the event-stream encoder) is loaded when a server
   // starts, not when the package is imported: most importers never start one.
   return Effect.tryPromise({ try: () => import("./internal/server.js"), catch: serveError }).pipe(

@@ -9,6 +9,12 @@
 /** The largest request and response body of InvokeEndpoint and of the stream route: 6 MiB. */
 export const MAX_BODY_BYTES = 6_291_456
 
+/** The largest inline body of InvokeEndpointAsync; larger ones go through S3 (`InputLocation`). */
+export const MAX_ASYNC_INLINE_BODY_BYTES = 128_000
+
+/** The largest async request or result: 1 GB (SageMaker's async inference guide). */
+export const MAX_ASYNC_PAYLOAD_BYTES = 1_000_000_000
+
 /** The longest `X-Amzn-SageMaker-Custom-Attributes` header. */
 export const MAX_CUSTOM_ATTRIBUTES_LENGTH = 1024
 

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto"
 import type * as Errors from "./errors.js"
+import { formatUri, type S3Location } from "./s3Store.js"
 
 /** How an event stream ends once its frames are written. @internal */
 export type Ending = "end" | "stall" | "reset"
@@ -112,24 +113,20 @@ export const eventStream = (
   }
 }
 
-/** InvokeEndpointAsync: 202 with the inference id and where its output and failure would land. @internal */
+/** InvokeEndpointAsync: 202 with the inference id and where its output and failure will land. @internal */
 export const async = (ctx: {
   readonly requestId: string
   readonly inferenceId: string
-  readonly endpointName: string
-  readonly region: string
-  readonly accountId: string
-}): Envelope => {
-  const bucket = `s3://sagemaker-${ctx.region}-${ctx.accountId}`
-  const key = randomUUID()
-  return body(
+  readonly output: S3Location
+  readonly failure: S3Location
+}): Envelope =>
+  body(
     202,
     {
       "x-amzn-requestid": ctx.requestId,
-      "x-amzn-sagemaker-outputlocation": `${bucket}/async-endpoint-outputs/${ctx.endpointName}/${key}.out`,
-      "x-amzn-sagemaker-failurelocation": `${bucket}/async-endpoint-failures/${ctx.endpointName}/${key}-error.out`
+      "x-amzn-sagemaker-outputlocation": formatUri(ctx.output),
+      "x-amzn-sagemaker-failurelocation": formatUri(ctx.failure)
     },
     "application/json",
     encoder.encode(JSON.stringify({ InferenceId: ctx.inferenceId }))
   )
-}

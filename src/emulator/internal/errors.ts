@@ -40,6 +40,19 @@ export const validation = (message: string): ErrorSpec => runtime(400, "Validati
 export const endpointNotFound = (endpointName: string, accountId: string): ErrorSpec =>
   validation(`Endpoint ${endpointName} of account ${accountId} not found.`)
 
+/**
+ * A real-time call to an endpoint deployed for async inference, or an async call to a real-time
+ * one. SageMaker refuses both with a ValidationError; the wording is the emulator's. @internal
+ */
+export const wrongInferenceKind = (endpointName: string, accountId: string, asyncCall: boolean): ErrorSpec =>
+  validation(
+    asyncCall
+      ? `Endpoint ${endpointName} of account ${accountId} is not configured for asynchronous inference: ` +
+        "use InvokeEndpoint or InvokeEndpointWithResponseStream."
+      : `Endpoint ${endpointName} of account ${accountId} is configured for asynchronous inference: ` +
+        "use InvokeEndpointAsync."
+  )
+
 /** @internal */
 export const modelNotReady = (): ErrorSpec =>
   runtime(429, "ModelNotReadyException", {

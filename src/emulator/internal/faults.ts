@@ -66,7 +66,7 @@ const postFaults: Record<Operation, ReadonlySet<FaultKind>> = {
     "bad-crc",
     "reset"
   ]),
-  async: new Set<FaultKind>(),
+  async: new Set<FaultKind>(["async-expired", "async-lost", "async-failure", "async-late", "malformed"]),
   unknown: new Set<FaultKind>()
 }
 

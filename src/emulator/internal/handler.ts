@@ -21,11 +21,13 @@ import type {
   Responder,
   SplitStrategy
 } from "../SagemakerEmulator.js"
+import * as AsyncQueue from "./asyncQueue.js"
 import * as Envelopes from "./envelopes.js"
 import * as Errors from "./errors.js"
 import * as EventStream from "./eventStream.js"
 import * as Faults from "./faults.js"
 import * as Personalities from "./personalities.js"
+import type * as S3Store from "./s3Store.js"
 import * as SigV4 from "./sigv4.js"
 import * as Validation from "./validation.js"
 
@@ -102,9 +104,21 @@ const respond = (envelope: Envelopes.Envelope, fault?: Fault | undefined): Reply
 })
 
 /** @internal */
-export const make = (options: Options): Handler => {
+export const make = (
+  options: Options,
+  store: S3Store.S3Store,
+  background: (effect: Effect.Effect<void>) => void
+): Handler => {
   const accountId = options.accountId ?? "123456789012"
   const defaultRegion = options.region ?? "us-east-1"
+  const asyncEndpoints: ReadonlySet<string> = new Set(options.asyncEndpoints ?? [])
+  const queue = AsyncQueue.make(store, {
+    outputPath: options.async?.outputPath ?? `s3://sagemaker-{region}-${accountId}/async-endpoint-outputs/{endpoint}`,
+    failurePath: options.async?.failurePath ??
+      `s3://sagemaker-{region}-${accountId}/async-endpoint-failures/{endpoint}`,
+    delayMillis: options.async?.delayMillis ?? 0,
+    concurrency: options.async?.concurrency ?? 4
+  }, background)
   const maxBodyBytes = options.maxBodyBytes ?? 6_291_456
   const frameEncoder = EventStream.makeEncoder()
   const calls = new Map<string, number>()
@@ -175,6 +189,10 @@ export const make = (options: Options): Handler => {
       if (invalid !== undefined) return fail(Errors.validation(invalid))
       const config = endpointConfig(endpointName)
       if (!config.known) return fail(Errors.endpointNotFound(endpointName, accountId))
+      // An endpoint is deployed for one kind of inference; the other kind's calls are refused.
+      if (asyncEndpoints.has(endpointName) !== (operation === "async")) {
+        return fail(Errors.wrongInferenceKind(endpointName, accountId, operation === "async"))
+      }
 
       const call = (calls.get(endpointName) ?? 0) + 1
       calls.set(endpointName, call)
@@ -232,13 +250,36 @@ export const make = (options: Options): Handler => {
       }
 
       if (operation === "async") {
-        return respond(Envelopes.async({
-          requestId,
-          inferenceId: headers["x-amzn-sagemaker-inference-id"] ?? randomUUID(),
+        const job: AsyncQueue.Job = {
           endpointName,
           region,
-          accountId
-        }))
+          inferenceId: headers["x-amzn-sagemaker-inference-id"] ?? randomUUID(),
+          headers,
+          body,
+          fault: Faults.after(fault, operation)
+        }
+        const where = queue.locations(job)
+        if (where._tag === "Left") return fail(Errors.internalFailure())
+        const responder = config.responder ?? Personalities.responder(config.personality)
+        queue.enqueue(job, where.right, (input, contentType) => {
+          const text = decoder.decode(input)
+          return callModel(responder, {
+            endpointName,
+            operation: "invoke",
+            personality: config.personality,
+            body: input,
+            text,
+            json: parseJson(text),
+            contentType,
+            accept: headers["x-amzn-sagemaker-accept"],
+            customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
+            sessionId: undefined,
+            headers,
+            container: config.container,
+            generationError: undefined
+          })
+        })
+        return respond(Envelopes.async({ requestId, inferenceId: job.inferenceId, ...where.right }), job.fault)
       }
 
       const generationError = Faults.model(fault, operation)

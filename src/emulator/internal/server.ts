@@ -19,6 +19,8 @@ import type * as Net from "node:net"
 import type { FaultKind, Operation, Options, RecordedRequest, Service } from "../SagemakerEmulator.js"
 import type * as Envelopes from "./envelopes.js"
 import * as Handler from "./handler.js"
+import * as S3Handler from "./s3Handler.js"
+import * as S3Store from "./s3Store.js"
 import * as Validation from "./validation.js"
 
 interface MutableRecord {
@@ -130,19 +132,61 @@ const flushed = (socket: Net.Socket) =>
     yield* Effect.sleep(Duration.millis(5))
   })
 
+/** Listens for the scope's lifetime (closing every connection at its end); succeeds with the port. */
+const listenScoped = <E>(
+  server: Http.Server,
+  port: number,
+  host: string,
+  onServeError: (cause: unknown) => E
+): Effect.Effect<number, E, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<void, E>((resume) => {
+      const onError = (cause: Error) => resume(Effect.fail(onServeError(cause)))
+      server.once("error", onError)
+      try {
+        server.listen({ port, host }, () => {
+          server.off("error", onError)
+          resume(Effect.void)
+        })
+      } catch (cause) {
+        server.off("error", onError)
+        resume(Effect.fail(onServeError(cause)))
+      }
+    }),
+    () =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
+  ).pipe(Effect.map(() => {
+    const address = server.address()
+    return address !== null && typeof address === "object" ? address.port : 0
+  }))
+
 /**
- * Starts the server; `onServeError` maps a listen failure.
+ * Starts the server and its S3 endpoint; `onServeError` maps a listen failure (on `port`, when it
+ * is the S3 endpoint's).
  *
  * @internal
  */
 export const make = <E>(
   options: Options,
-  onServeError: (cause: unknown) => E
+  onServeError: (cause: unknown, port?: number) => E
 ): Effect.Effect<Service, E, Scope.Scope> =>
   Effect.gen(function*() {
     const host = options.host ?? "127.0.0.1"
     const recordLimit = Math.max(1, options.recordLimit ?? 1000)
-    const handler = Handler.make(options)
+    // The S3 objects, shared by the S3 endpoint and the SageMaker handler (async inference writes
+    // its results there), and the queued async requests run as fibers of the server (interrupted
+    // when it closes).
+    const s3Store = S3Store.make()
+    const handler = Handler.make(options, s3Store, (effect) => {
+      const fiber = runFork(effect)
+      fibers.add(fiber)
+      fiber.addObserver(() => {
+        fibers.delete(fiber)
+      })
+    })
 
     // Per-server state, mutated from node callbacks as well as from request fibers.
     let records: Array<MutableRecord> = []
@@ -362,6 +406,22 @@ export const make = <E>(
     const port = address !== null && typeof address === "object" ? address.port : 0
     const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host
 
+    const s3Server = Http.createServer(S3Handler.listener(
+      {
+        store: s3Store,
+        credentials: options.credentials,
+        listBucket: options.s3?.listBucket ?? true,
+        region: options.region
+      },
+      options.log === undefined ? undefined : (line) => runFork(options.log!(line))
+    ))
+    const s3Port = yield* listenScoped(
+      s3Server,
+      options.s3?.port ?? 0,
+      host,
+      (cause) => onServeError(cause, options.s3?.port ?? 0)
+    )
+
     const snapshot = (r: MutableRecord): RecordedRequest => ({
       requestId: r.requestId,
       method: r.method,
@@ -380,6 +440,7 @@ export const make = <E>(
     return {
       url: `http://${urlHost}:${port}`,
       port,
+      s3Url: `http://${urlHost}:${s3Port}`,
       requests: Effect.sync(() => records.map(snapshot)),
       openConnections: Effect.sync(() => open),
       totalConnections: Effect.sync(() => total),

@@ -33,7 +33,8 @@ export const encode = (
   format: Payload.RequestFormat,
   prompt: string,
   parameters: Readonly<Record<string, unknown>>,
-  stream: boolean
+  stream: boolean,
+  maxBytes?: number
 ): Either.Either<Uint8Array, SagemakerValidationError> => {
   let bytes: Uint8Array
   if (typeof format === "function") {
@@ -64,6 +65,6 @@ export const encode = (
     }
     bytes = Payload.encodeRequest(prompt, parameters, { stream, format })
   }
-  const tooLarge = Validation.checkBodySize(bytes)
+  const tooLarge = Validation.checkBodySize(bytes, maxBytes)
   return Either.isLeft(tooLarge) ? Either.left(tooLarge.left) : Either.right(bytes)
 }

@@ -7,6 +7,7 @@
  * @internal
  */
 import * as Either from "effect/Either"
+import type { RequestOptions } from "../policy/settings.js"
 import * as Validation from "../policy/validation.js"
 
 export interface ConfigService {
@@ -24,6 +25,11 @@ export interface ConfigService {
    * into the body's `parameters`; a `stream_options` object into the stream's.
    */
   readonly extraBody?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * The request options of this call (routing, custom attributes, timeout, retry), merged over the
+   * layer's by the generator's per-call rules (`settings.ts`, `forCall`); checked there, not here.
+   */
+  readonly request?: RequestOptions | undefined
 }
 
 /** The body fields the provider writes itself: `extraBody` may not set them. */

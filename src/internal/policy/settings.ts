@@ -61,13 +61,16 @@ const checkRouting = (
 }
 
 /**
- * A layer's request options. Routing is checked by InvokeEndpoint's rules: members the stream
- * route does not carry (`targetModel`) are left out of streams.
+ * A layer's request options. Routing is checked by InvokeEndpoint's rules (the generator's: members
+ * the stream route does not carry, `targetModel`, are left out of streams), or by `operation`'s.
  */
-export const fromOptions = (options: RequestOptions): Either.Either<RequestSettings, SagemakerValidationError> =>
+export const fromOptions = (
+  options: RequestOptions,
+  operation: Routing.Operation = "invoke"
+): Either.Either<RequestSettings, SagemakerValidationError> =>
   Either.gen(function*() {
     const routing = Routing.pick(options)
-    yield* checkRouting(routing, "invoke")
+    yield* checkRouting(routing, operation)
     const customAttributes = options.awsCustomAttributes ?? {}
     const customAttributesHeader = yield* Validation.encodeCustomAttributes(customAttributes)
     const timeout = yield* checkTimeout(options.timeout)

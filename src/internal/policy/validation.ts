@@ -141,8 +141,8 @@ export const checkKwargs = (field: string, value: unknown): Check =>
     ? checkJson(field, value)
     : fail(field, `must be an object, got ${describeType(value)}`)
 
-/** InvokeEndpoint refuses bodies over 6 MiB; say so before sending them. */
-export const checkBodySize = (bytes: Uint8Array): Check =>
-  bytes.byteLength > MAX_BODY_BYTES
-    ? fail("body", `the request body is ${bytes.byteLength} bytes; SageMaker accepts at most ${MAX_BODY_BYTES}`)
+/** InvokeEndpoint refuses bodies over 6 MiB (async inference over 1 GB); say so before sending them. */
+export const checkBodySize = (bytes: Uint8Array, maxBytes: number = MAX_BODY_BYTES): Check =>
+  bytes.byteLength > maxBytes
+    ? fail("body", `the request body is ${bytes.byteLength} bytes; SageMaker accepts at most ${maxBytes}`)
     : ok
