@@ -73,6 +73,17 @@ describe("examples", () => {
       assert.match(lines[4]!, /^\[finish: length, tokens: \d+ in, 40 out\]$/)
     }))
 
+  it.live("async.ts: three handles kept as JSON, then three results collected from S3", () =>
+    Effect.gen(function*() {
+      const { code, stdout, stderr } = yield* run("async.ts")
+      assert.strictEqual(code, 0, stderr)
+      const lines = stdout.trim().split("\n")
+      assert.match(lines[0]!, /^submitted 3; first handle: \{"endpointName":"my-async-endpoint","inferenceId":/)
+      assert.strictEqual(lines.length, 4, stdout)
+      assert.match(lines[1]!, /^What is a river delta\? -> What is a river delta\? \S/)
+      assert.match(lines[3]!, /^How do glaciers move\? -> How do glaciers move\? \S/)
+    }))
+
   it.live("embeddings.ts: the same sentence scores 1, every vector has the same length", () =>
     Effect.gen(function*() {
       const { code, stdout, stderr } = yield* run("embeddings.ts")
