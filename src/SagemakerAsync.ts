@@ -406,10 +406,13 @@ export const make = (
         const waitMillis = awaitOptions?.deadline === undefined
           ? handle.expiresAt.getTime() + WRITE_GRACE_MILLIS - now
           : yield* positiveMillis("deadline", awaitOptions.deadline, 0)
-        const outcome = yield* poller.await({ output, failure }).pipe(
+        const firstLookAt = handle.submittedAt.getTime() + Duration.toMillis(settings.poll.firstDelay)
+        const outcome = yield* poller.await({ output, failure, firstLookAt }).pipe(
           // Even past its deadline a handle gets one look: a result may be waiting.
           Effect.timeoutFail({
-            duration: Duration.millis(Math.max(waitMillis, Duration.toMillis(settings.poll.firstDelay))),
+            duration: Duration.millis(
+              Math.max(waitMillis, Math.max(firstLookAt - now, 0) + Duration.toMillis(settings.poll.firstDelay))
+            ),
             onTimeout: () => timedOut(endpointName, Math.max(waitMillis, 0))
           })
         )

@@ -184,6 +184,37 @@ describe("SagemakerAsync", () => {
       assert.isBelow(heads, 20, s3Lines.join("\n"))
     }))
 
+  for (const listBucket of [true, false]) {
+    it.scopedLive(
+      `many results in one folder: ${
+        listBucket ? "one list of the folder answers for all of them" : "without s3:ListBucket, a HEAD each"
+      }`,
+      () =>
+        Effect.gen(function*() {
+          const { emulator, s3Lines } = yield* startEmulator({
+            async: { delayMillis: 150, concurrency: 50 },
+            s3: { listBucket }
+          })
+          const results = yield* Effect.forEach(
+            Array.from({ length: 30 }, (_, i) => `prompt ${i}`),
+            (prompt) => SagemakerAsync.run(prompt, { max_new_tokens: 3 }),
+            { concurrency: "unbounded" }
+          ).pipe(Effect.provide(asyncLayer("http", emulator, { poll: { firstDelay: 50, lastDelay: 50 } })))
+          assert.strictEqual(results.length, 30)
+          // The log shows paths without their query: a list is a GET of the bucket itself.
+          const lists = s3Lines.filter((line) => /^S3 GET \/[^/ ]+\/ /.test(line))
+          const perResult = s3Lines.length / 30
+          if (listBucket) {
+            assert.isAbove(lists.length, 0, s3Lines.join("\n"))
+            assert.isAtMost(perResult, 3, s3Lines.join("\n"))
+          } else {
+            // One refused list, then HEADs: the results still come.
+            assert.isTrue(s3Lines.some((line) => line.startsWith("S3 HEAD")))
+          }
+        })
+    )
+  }
+
   it.scopedLive("bad options and handles are refused before any request; routing members the route lacks too", () =>
     Effect.gen(function*() {
       const { emulator } = yield* startEmulator()

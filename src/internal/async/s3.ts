@@ -35,6 +35,15 @@ export interface Client {
   readonly put: (location: Location, body: Uint8Array, contentType: string) => Effect.Effect<void, S3Failure>
   /** The object's size, or `undefined` when it is not there (yet). */
   readonly head: (location: Location) => Effect.Effect<number | undefined, S3Failure>
+  /**
+   * The keys under `prefix` (every page up to `maxKeys`), or `"denied"` when the caller may not
+   * list the bucket (no `s3:ListBucket`), or `"too-many"` past `maxKeys`.
+   */
+  readonly list: (
+    bucket: string,
+    prefix: string,
+    maxKeys: number
+  ) => Effect.Effect<ReadonlySet<string> | "denied" | "too-many", S3Failure>
   /** The object's bytes; a size over `maxBytes` is refused before it is read. */
   readonly get: (
     endpointName: string,
@@ -146,6 +155,29 @@ export const make = (options: Options): Effect.Effect<Client, AWSConfigurationEr
         )
       )
 
+    const list: Client["list"] = (bucket, prefix, maxKeys) =>
+      Effect.gen(function*() {
+        const keys = new Set<string>()
+        let token: string | undefined
+        do {
+          const page = yield* send("ListObjectsV2", (abortSignal) =>
+            client.send(
+              new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+              { abortSignal }
+            ))
+          for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.add(object.Key)
+          if (keys.size > maxKeys) return "too-many" as const
+          token = page.IsTruncated === true ? page.NextContinuationToken : undefined
+        } while (token !== undefined)
+        return keys
+      }).pipe(
+        Effect.catchAll((error) =>
+          statusOf(error) === 403
+            ? Effect.succeed("denied" as const)
+            : Effect.fail(fromS3Error(name, "ListObjectsV2", error))
+        )
+      )
+
     const get: Client["get"] = (endpointName, location, maxBytes) =>
       Effect.gen(function*() {
         const output = yield* send("GetObject", (abortSignal) =>
@@ -169,7 +201,7 @@ export const make = (options: Options): Effect.Effect<Client, AWSConfigurationEr
           : bytes
       })
 
-    return { put, head, get }
+    return { put, head, list, get }
   })
 
 const tooLarge = (endpointName: string, location: Location, size: number, maxBytes: number) =>
