@@ -138,7 +138,7 @@ Effect.runPromise(program)
       assert.strictEqual(run.code, 0, run.stderr)
       assert.strictEqual(
         run.stdout,
-        "Payload,RetryPolicy,SagemakerBatch,SagemakerClient,SagemakerEmulator,SagemakerError,SagemakerGenerator,Secret,StreamChunk\n1\n"
+        "Payload,RetryPolicy,SagemakerAsync,SagemakerBatch,SagemakerClient,SagemakerEmulator,SagemakerError,SagemakerGenerator,Secret,StreamChunk\n1\n"
       )
       // The library leaves the AWS SDK's Node 22 warning alone; its own switch silences it.
       if (Number(process.versions.node.split(".")[0]) < 22) assert.include(run.stderr, "NodeVersionSupportWarning")
