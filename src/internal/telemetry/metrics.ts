@@ -9,6 +9,7 @@
  */
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
+import * as MetricLabel from "effect/MetricLabel"
 import { PROVIDER } from "./telemetry.js"
 
 /** The GenAI conventions' advised bucket boundaries, in seconds. */
@@ -69,8 +70,9 @@ export const timeToFirstChunk = Metric.histogram(
 export type OperationName = "text_completion" | "chat" | "embeddings"
 
 /**
- * The metrics of one service and operation: tagged once, so that recording a call costs no more
- * than the updates themselves.
+ * The metrics of one service and operation: labelled once, so that recording a call costs no more
+ * than the updates themselves. Recorded outside an Effect: the recorders are called from stream
+ * callbacks and taps.
  */
 export interface Recorder {
   readonly success: (seconds: number, inputTokens: number | undefined, outputTokens: number | undefined) => void
@@ -84,39 +86,29 @@ export interface Recorder {
 }
 
 export const recorder = (operation: OperationName, model: string): Recorder => {
-  const tags = {
-    "gen_ai.operation.name": operation,
-    "gen_ai.provider.name": PROVIDER,
-    "gen_ai.system": PROVIDER,
-    "gen_ai.request.model": model
-  }
-  const duration = taggedAll(operationDuration, tags)
-  const input = Metric.tagged(
-    Metric.tagged(tokenUsage, "gen_ai.token.type", "input"),
-    "gen_ai.operation.name",
-    operation
-  )
-  const output = Metric.tagged(
-    Metric.tagged(tokenUsage, "gen_ai.token.type", "output"),
-    "gen_ai.operation.name",
-    operation
-  )
-  const inputTokens = taggedAll(input, tags)
-  const outputTokens = taggedAll(output, tags)
-  const firstChunk = taggedAll(timeToFirstChunk, tags)
-  const failures = new Map<string, Metric.Metric.Histogram<number>>()
+  const labels = [
+    MetricLabel.make("gen_ai.operation.name", operation),
+    MetricLabel.make("gen_ai.provider.name", PROVIDER),
+    MetricLabel.make("gen_ai.system", PROVIDER),
+    MetricLabel.make("gen_ai.request.model", model)
+  ]
+  // One label array per series, made once: a metric resolves its series by the array's identity
+  // (a `Metric.tagged` chain builds a new array, and looks the series up by hash, on every update).
+  const inputLabels = [...labels, MetricLabel.make("gen_ai.token.type", "input")]
+  const outputLabels = [...labels, MetricLabel.make("gen_ai.token.type", "output")]
+  const failureLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
   const success: Recorder["success"] = (seconds, inTokens, outTokens) => {
-    unsafeUpdate(duration, seconds)
-    if (inTokens !== undefined) unsafeUpdate(inputTokens, inTokens)
-    if (outTokens !== undefined) unsafeUpdate(outputTokens, outTokens)
+    operationDuration.unsafeUpdate(seconds, labels)
+    if (inTokens !== undefined) tokenUsage.unsafeUpdate(inTokens, inputLabels)
+    if (outTokens !== undefined) tokenUsage.unsafeUpdate(outTokens, outputLabels)
   }
   const failure: Recorder["failure"] = (seconds, errorType) => {
-    let metric = failures.get(errorType)
-    if (metric === undefined) {
-      metric = Metric.tagged(duration, "error.type", errorType)
-      failures.set(errorType, metric)
+    let tagged = failureLabels.get(errorType)
+    if (tagged === undefined) {
+      tagged = [...labels, MetricLabel.make("error.type", errorType)]
+      failureLabels.set(errorType, tagged)
     }
-    unsafeUpdate(metric, seconds)
+    operationDuration.unsafeUpdate(seconds, tagged)
   }
   return {
     success,
@@ -125,19 +117,10 @@ export const recorder = (operation: OperationName, model: string): Recorder => {
       const started = performance.now()
       const seconds = () => (performance.now() - started) / 1000
       return {
-        first: () => unsafeUpdate(firstChunk, seconds()),
+        first: () => timeToFirstChunk.unsafeUpdate(seconds(), labels),
         end: (inTokens, outTokens) => success(seconds(), inTokens, outTokens),
         failed: (errorType) => failure(seconds(), errorType)
       }
     }
   }
 }
-
-const taggedAll = (metric: Metric.Metric.Histogram<number>, tags: Record<string, string>) => {
-  let tagged = metric
-  for (const [key, value] of Object.entries(tags)) tagged = Metric.tagged(tagged, key, value)
-  return tagged
-}
-
-/** Updates a metric outside an Effect: the recorders are called from stream callbacks and taps. */
-const unsafeUpdate = (metric: Metric.Metric.Histogram<number>, value: number): void => metric.unsafeUpdate(value, [])
