@@ -16,6 +16,21 @@
  * ) // Stream<Result, never, SagemakerGenerator>
  * ```
  *
+ * `runAsync` is the same batch over asynchronous inference (the `SagemakerAsync` service): every
+ * item is submitted to the endpoint's queue, a `Submitted` event carries its handle as soon as
+ * SageMaker accepted it, and a `Result` event follows once its result is in S3. Keep the handles
+ * and a batch resumes after a crash without submitting anything twice.
+ *
+ * @example
+ * ```ts
+ * import { SagemakerBatch } from "effect-sagemaker"
+ * import * as Stream from "effect/Stream"
+ *
+ * const events = SagemakerBatch.runAsync(
+ *   Stream.fromIterable([{ id: "a", prompt: "Hello" }, { id: "b", prompt: "Bonjour" }])
+ * ) // Stream<AsyncEvent, never, SagemakerAsync>
+ * ```
+ *
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
@@ -27,6 +42,7 @@ import * as Limiter from "./internal/batch/limiter.js"
 import * as Fields from "./internal/container/fields.js"
 import { isCapacitySignal } from "./internal/policy/retryPolicy.js"
 import * as RetryPolicy from "./RetryPolicy.js"
+import * as SagemakerAsync from "./SagemakerAsync.js"
 import { SagemakerValidationError } from "./SagemakerError.js"
 import type { SagemakerError } from "./SagemakerError.js"
 import { type GenerationResult, SagemakerGenerator } from "./SagemakerGenerator.js"
@@ -291,3 +307,217 @@ export const run = <E = never, R = never>(
  */
 export const isSuccess = (result: Result): result is Result & { readonly outcome: Outcome & { _tag: "Success" } } =>
   result.outcome._tag === "Success"
+
+/**
+ * An item of `runAsync`: an {@link Item}, with the `handle` of its earlier submission when it has
+ * one. An item with a handle is not submitted again: only its result is awaited, from the handle
+ * (its `prompt` and `generationKwargs` are not used). That is how a batch resumes: keep the handle
+ * of each `Submitted` event (`Schema.encode(SagemakerAsync.Handle)` makes it JSON), and give it
+ * back with its item on the next run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncItem extends Item {
+  readonly handle?: SagemakerAsync.Handle | undefined
+}
+
+/**
+ * SageMaker accepted an item: the handle its result will be collected by. Emitted as soon as the
+ * submission returns, before the item's `Result`, so that a caller records it before anything
+ * else happens; only an item submitted by this stream has one (a resumed item does not).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Submitted {
+  readonly _tag: "Submitted"
+  readonly id: string
+  readonly index: number
+  readonly handle: SagemakerAsync.Handle
+}
+
+/**
+ * An item's result, as `run` emits it. `attempts` counts the submissions sent for the item by this
+ * stream: 1, or 0 for an item resumed from its handle (the retries of the async service's own
+ * policy are not seen here). `latencyMs` runs from the submission (the handle's `submittedAt`,
+ * in an earlier run for a resumed item) to the outcome; for a submission that failed, from its
+ * start to its failure.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResultEvent extends Result {
+  readonly _tag: "Result"
+}
+
+/**
+ * What `runAsync` emits: per item, a `Submitted` event (unless it was resumed or its submission
+ * failed), then exactly one `Result` event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncEvent = Submitted | ResultEvent
+
+/**
+ * Where an async batch stands. `submitted` counts the items SageMaker accepted, `resumed` those
+ * awaited from an earlier handle, `pending` those being awaited now; `tokens` the input and
+ * output tokens the container reported.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncProgress {
+  readonly submitting: number
+  readonly submitted: number
+  readonly resumed: number
+  readonly pending: number
+  readonly done: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly tokens: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AsyncOptions {
+  /** Submissions in flight at once. Default 16. The results are awaited all at once. */
+  readonly submitConcurrency?: number | undefined
+  /**
+   * How long each result is awaited, from when its item is submitted or resumed. Default: until
+   * its handle expires (SageMaker's queue time to live and invocation timeout, plus a minute).
+   */
+  readonly deadline?: Duration.DurationInput | undefined
+  /** Called with a snapshot whenever an item is submitted, resumed or finishes. */
+  readonly onProgress?: ((progress: AsyncProgress) => void) | undefined
+}
+
+const DEFAULT_SUBMIT_CONCURRENCY = 16
+
+/** What submitting one item came to: accepted, resumed from its handle, or failed (its result). */
+type Submission =
+  | { readonly _tag: "Accepted"; readonly event: Submitted }
+  | { readonly _tag: "Resumed"; readonly id: string; readonly index: number; readonly handle: SagemakerAsync.Handle }
+  | { readonly _tag: "Refused"; readonly event: ResultEvent }
+
+/**
+ * Runs every item through the `SagemakerAsync` service in the context: submits each (at most
+ * `submitConcurrency` at once, with the service's retry policy), emits its `Submitted` event,
+ * and awaits its result; every handle is awaited at once, by the service's one poll loop. An item
+ * carrying a `handle` is only awaited. A failed submission or result is a `Failure` result; the
+ * stream itself fails only when the options are invalid or the input stream fails. Results come
+ * in completion order. Interrupting the stream stops the submissions in flight (one that SageMaker
+ * accepted but whose answer was not read yet is queued there, without its `Submitted` event).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const runAsync = <E = never, R = never>(
+  items: Stream.Stream<AsyncItem, E, R>,
+  options: AsyncOptions = {}
+): Stream.Stream<AsyncEvent, E | SagemakerValidationError, SagemakerAsync.SagemakerAsync | R> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const invalid = positiveInteger("submitConcurrency", options.submitConcurrency) ??
+      (options.deadline === undefined || Duration.decodeUnknown(options.deadline)._tag === "Some"
+        ? undefined
+        : new SagemakerValidationError({ field: "deadline", rule: "must be a duration" }))
+    if (invalid !== undefined) {
+      return Stream.fail(invalid) as Stream.Stream<AsyncEvent, E | SagemakerValidationError, R>
+    }
+    const service = yield* SagemakerAsync.SagemakerAsync
+    const awaitOptions = options.deadline === undefined ? undefined : { deadline: options.deadline }
+    const progress = {
+      submitting: 0,
+      submitted: 0,
+      resumed: 0,
+      pending: 0,
+      done: 0,
+      succeeded: 0,
+      failed: 0,
+      tokens: 0
+    }
+    const report = () => options.onProgress?.({ ...progress })
+
+    const finish = (id: string, index: number, attempts: number, startMillis: number, outcome: Outcome) =>
+      Effect.gen(function*() {
+        const end = yield* Clock.currentTimeMillis
+        progress.done++
+        if (outcome._tag === "Success") {
+          progress.succeeded++
+          const tokens = tokensOf(outcome.meta)
+          progress.tokens += tokens
+          yield* Metric.incrementBy(metrics.tokens, tokens)
+        } else {
+          progress.failed++
+          yield* Metric.increment(metrics.failed)
+        }
+        yield* Metric.increment(metrics.done)
+        report()
+        return { _tag: "Result", id, index, attempts, latencyMs: Math.max(0, end - startMillis), outcome } as const
+      })
+
+    const submit = ([item, index]: readonly [AsyncItem, number]): Effect.Effect<Submission> =>
+      Effect.gen(function*() {
+        const id = item.id ?? String(index)
+        if (item.handle !== undefined) {
+          progress.resumed++
+          progress.pending++
+          report()
+          return { _tag: "Resumed", id, index, handle: item.handle } as const
+        }
+        const start = yield* Clock.currentTimeMillis
+        progress.submitting++
+        report()
+        const submitted = yield* Effect.either(service.submit(item.prompt, item.generationKwargs)).pipe(
+          Effect.ensuring(Effect.sync(() => progress.submitting--))
+        )
+        if (submitted._tag === "Left") {
+          const event = yield* finish(id, index, 1, start, { _tag: "Failure", error: submitted.left })
+          return { _tag: "Refused", event } as const
+        }
+        progress.submitted++
+        progress.pending++
+        report()
+        return { _tag: "Accepted", event: { _tag: "Submitted", id, index, handle: submitted.right } } as const
+      })
+
+    const collect = (id: string, index: number, attempts: number, handle: SagemakerAsync.Handle) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        // A resumed item was submitted earlier: its latency counts from then (a handle that is
+        // not one, with no date, fails in awaitResult and counts from now).
+        const submittedAt = handle.submittedAt instanceof Date ? handle.submittedAt.getTime() : Number.NaN
+        const outcome = yield* service.awaitResult(handle, awaitOptions).pipe(
+          Effect.match({
+            onFailure: (error): Outcome => ({ _tag: "Failure", error }),
+            onSuccess: (result): Outcome => ({ _tag: "Success", replies: result.replies, meta: result.meta })
+          })
+        )
+        progress.pending--
+        return yield* finish(id, index, attempts, Number.isFinite(submittedAt) ? submittedAt : now, outcome)
+      })
+
+    return items.pipe(
+      Stream.zipWithIndex,
+      Stream.mapEffect(submit, {
+        concurrency: options.submitConcurrency ?? DEFAULT_SUBMIT_CONCURRENCY,
+        unordered: true
+      }),
+      // Every awaited result at once: the service's one poll loop serves them all.
+      Stream.flatMap((submission): Stream.Stream<AsyncEvent> => {
+        switch (submission._tag) {
+          case "Refused":
+            return Stream.make(submission.event)
+          case "Resumed":
+            return Stream.fromEffect(collect(submission.id, submission.index, 0, submission.handle))
+          case "Accepted": {
+            const { handle, id, index } = submission.event
+            return Stream.concat(Stream.make(submission.event), Stream.fromEffect(collect(id, index, 1, handle)))
+          }
+        }
+      }, { concurrency: "unbounded" })
+    )
+  }))

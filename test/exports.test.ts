@@ -79,6 +79,7 @@ describe("entry points", () => {
       SagemakerBatch: [
         "Payload",
         "RetryPolicy",
+        "SagemakerAsync",
         "SagemakerClient",
         "SagemakerError",
         "SagemakerGenerator",

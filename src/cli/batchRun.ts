@@ -29,7 +29,7 @@ const TTY_INTERVAL = Duration.millis(250)
 const PLAIN_INTERVAL = Duration.seconds(5)
 
 /** The output line of a result: its replies and meta, or its error with the error's Schema encoding. */
-const resultLine = (result: SagemakerBatch.Result): string => {
+export const resultLine = (result: SagemakerBatch.Result): string => {
   const outcome = result.outcome
   if (outcome._tag === "Success") {
     return JSON.stringify({
@@ -53,7 +53,97 @@ const resultLine = (result: SagemakerBatch.Result): string => {
   })
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const writeStderr = (text: string) => Effect.sync(() => void process.stderr.write(text))
+
+/** A run under way: how it writes notes, and what it ends with. */
+export interface Started {
+  readonly note: (text: string) => Effect.Effect<void>
+  /** Fails with `ItemsFailed` when this run's or an earlier run's items failed. */
+  readonly outcome: (failedNow: number) => Effect.Effect<void, ItemsFailed>
+}
+
+/**
+ * The notes of the run's start (skipped lines, a torn line, the failures retried); `undefined`
+ * when nothing is left to do (said so, and failed with `ItemsFailed` when earlier items failed).
+ */
+export const start = (
+  settings: Settings,
+  scanned: BatchInput.Scanned,
+  checkpoint: Checkpoint.Checkpoint,
+  plan: Plan
+): Effect.Effect<Started | undefined, ItemsFailed> =>
+  Effect.gen(function*() {
+    const note = (text: string) => settings.quiet ? Effect.void : writeStderr(`${text}\n`)
+    const output = settings.output
+    if (scanned.invalid > 0) yield* note(BatchInput.describeSkipped(scanned))
+    if (checkpoint.tornLine) {
+      yield* note(`${output} ended with a torn line (a write a crash cut short): cut off, its item is done again`)
+    }
+    if (checkpoint.retrying > 0) yield* note(`retrying ${plural(checkpoint.retrying, "failed item")} of ${output}`)
+
+    const earlierFailed = [...plan.earlierFailedByTag.values()].reduce((sum, n) => sum + n, 0)
+    const inShard = plan.todo + plan.earlierSucceeded + earlierFailed
+    const outcome = (failedNow: number): Effect.Effect<void, ItemsFailed> => {
+      const failed = failedNow + earlierFailed
+      return failed === 0 ? Effect.void : new ItemsFailed({
+        message: `${failed} of ${plural(inShard, "item")} failed: their errors are in ${output} ` +
+          `(--retry-failed redoes them)`
+      })
+    }
+    if (inShard === 0) {
+      yield* note(
+        `nothing to do: no item of ${scanned.name} is in shard ${settings.shard?.index}/${settings.shard?.count}`
+      )
+      return undefined
+    }
+    if (plan.todo === 0) {
+      yield* note(`nothing to do: ${output} holds a result for each of the ${plural(inShard, "item")}`)
+      yield* outcome(0)
+      return undefined
+    }
+    return { note, outcome } satisfies Started
+  })
+
+/**
+ * Draws `tally` on stderr every interval while the run goes (unless `--quiet`); `finish` stops
+ * that and writes the summary.
+ */
+export const drawProgress = (
+  settings: Settings,
+  plan: Plan,
+  tally: Progress.Tally,
+  stderrIsTTY: boolean
+): Effect.Effect<{ readonly finish: (stopped: boolean) => Effect.Effect<void> }, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const write = writeStderr
+    const startMillis = yield* Clock.currentTimeMillis
+    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startMillis)
+    // A terminal that does not say its width (0) gets a line of 120 at most.
+    const columns = () => (process.stderr.columns ?? 0) > 20 ? process.stderr.columns - 1 : 120
+    const draw = Effect.flatMap(elapsed, (millis) => {
+      const line = Progress.progressLine(tally, millis)
+      return stderrIsTTY ? write(`\r\u001b[2K${line.slice(0, columns())}`) : write(`progress: ${line}\n`)
+    })
+    const interval = settings.progressInterval ?? (stderrIsTTY ? TTY_INTERVAL : PLAIN_INTERVAL)
+    const progress = settings.quiet
+      ? undefined
+      : yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(interval), draw)))
+    return {
+      finish: (stopped: boolean) =>
+        Effect.gen(function*() {
+          if (progress !== undefined) yield* Fiber.interrupt(progress)
+          if (settings.quiet) return
+          if (stderrIsTTY) yield* write("\r\u001b[2K")
+          yield* write(Progress.summary(tally, yield* elapsed, {
+            succeeded: plan.earlierSucceeded,
+            failedByTag: plan.earlierFailedByTag,
+            output: settings.output
+          }, stopped))
+        })
+    }
+  })
 
 export const run = (
   settings: Settings,
@@ -67,34 +157,8 @@ export const run = (
   Scope.Scope
 > =>
   Effect.gen(function*() {
-    const write = (text: string) => Effect.sync(() => void process.stderr.write(text))
-    const note = (text: string) => settings.quiet ? Effect.void : write(`${text}\n`)
-    const output = settings.output
-    if (scanned.invalid > 0) yield* note(BatchInput.describeSkipped(scanned))
-    if (checkpoint.tornLine) {
-      yield* note(`${output} ended with a torn line (a write a crash cut short): cut off, its item is done again`)
-    }
-    if (checkpoint.retrying > 0) yield* note(`retrying ${plural(checkpoint.retrying, "failed item")} of ${output}`)
-
-    const earlierFailed = [...plan.earlierFailedByTag.values()].reduce((sum, n) => sum + n, 0)
-    const inShard = plan.todo + plan.earlierSucceeded + earlierFailed
-    const outcome = (failedNow: number) => {
-      const failed = failedNow + earlierFailed
-      return failed === 0 ? Effect.void : new ItemsFailed({
-        message: `${failed} of ${plural(inShard, "item")} failed: their errors are in ${output} ` +
-          `(--retry-failed redoes them)`
-      })
-    }
-    if (inShard === 0) {
-      yield* note(
-        `nothing to do: no item of ${scanned.name} is in shard ${settings.shard?.index}/${settings.shard?.count}`
-      )
-      return
-    }
-    if (plan.todo === 0) {
-      yield* note(`nothing to do: ${output} holds a result for each of the ${plural(inShard, "item")}`)
-      return yield* outcome(0)
-    }
+    const started = yield* start(settings, scanned, checkpoint, plan)
+    if (started === undefined) return
 
     const generator = yield* connect(settings, { retry: false, logAttempts: false })
     const tally = {
@@ -102,30 +166,7 @@ export const run = (
       limit: settings.concurrency,
       failedByTag: new Map<string, number>()
     }
-    const start = yield* Clock.currentTimeMillis
-    const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - start)
-
-    // A terminal that does not say its width (0) gets a line of 120 at most.
-    const columns = () => (process.stderr.columns ?? 0) > 20 ? process.stderr.columns - 1 : 120
-    const draw = Effect.flatMap(elapsed, (millis) => {
-      const line = Progress.progressLine(tally, millis)
-      return stderrIsTTY ? write(`\r\u001b[2K${line.slice(0, columns())}`) : write(`progress: ${line}\n`)
-    })
-    const interval = settings.progressInterval ?? (stderrIsTTY ? TTY_INTERVAL : PLAIN_INTERVAL)
-    const progress = settings.quiet
-      ? undefined
-      : yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(interval), draw)))
-    const finish = (stopped: boolean) =>
-      Effect.gen(function*() {
-        if (progress !== undefined) yield* Fiber.interrupt(progress)
-        if (settings.quiet) return
-        if (stderrIsTTY) yield* write("\r\u001b[2K")
-        yield* write(Progress.summary(tally, yield* elapsed, {
-          succeeded: plan.earlierSucceeded,
-          failedByTag: plan.earlierFailedByTag,
-          output
-        }, stopped))
-      })
+    const { finish } = yield* drawProgress(settings, plan, tally, stderrIsTTY)
 
     // `SagemakerBatch.run` takes an infallible stream: a read error ends the items and is failed with after.
     let readError: BatchInput.InputError | undefined
@@ -184,5 +225,5 @@ export const run = (
           `the same command again finishes the rest`
       })
     }
-    return yield* outcome(tally.failed)
+    return yield* started.outcome(tally.failed)
   })

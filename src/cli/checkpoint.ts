@@ -6,6 +6,10 @@
  * is rewritten through a temporary file and a rename), so that the file never holds an id twice.
  * A lock file next to the output keeps a second run from appending to it at the same time.
  *
+ * With `--async` the output also records each submission, as a line of its own
+ * (`{"id", "submitted": <handle>}`) appended before the item's result: an id with a submitted
+ * line and no result line is awaited from its handle on the next run, never submitted again.
+ *
  * @since 0.1.0
  * @internal
  */
@@ -30,7 +34,12 @@ export interface Checkpoint {
   readonly tornLine: boolean
   /** Failures taken out of the output to be done again (`--retry-failed`). */
   readonly retrying: number
-  /** Appends one result line (without its newline) in one write. */
+  /**
+   * The ids the output holds a submission for and no result, and the handle as the line holds it
+   * (`Schema.encode(SagemakerAsync.Handle)`; decoded by the run, which loads the library).
+   */
+  readonly submitted: ReadonlyMap<string, unknown>
+  /** Appends one line (without its newline) in one write. */
   readonly append: (line: string) => Effect.Effect<void, OutputError>
 }
 
@@ -92,8 +101,13 @@ const readLines = (path: string): Stream.Stream<Line, UsageError> =>
     (error) => usageError(`--output ${path} could not be read: ${messageOf(error)}`)
   )
 
-/** The id of a result line and the tag of its error, or why the line is not a result. */
-const parseResult = (line: Line): { readonly id: string; readonly failed: string | undefined } | string => {
+/** A line of the output: a result (with the tag of its error), or a submission (`--async`). */
+type Parsed =
+  | { readonly _tag: "Result"; readonly id: string; readonly failed: string | undefined }
+  | { readonly _tag: "Submitted"; readonly id: string; readonly handle: unknown }
+
+/** What a line of the output is, or why it is neither a result nor a submission. */
+const parseLine = (line: Line): Parsed | string => {
   let json: unknown
   try {
     json = JSON.parse(line.bytes?.toString("utf8") ?? "")
@@ -101,11 +115,12 @@ const parseResult = (line: Line): { readonly id: string; readonly failed: string
     return "it is not JSON"
   }
   if (!Predicate.isRecord(json) || typeof json.id !== "string") return "it has no \"id\""
-  if (Array.isArray(json.replies)) return { id: json.id, failed: undefined }
+  if (Array.isArray(json.replies)) return { _tag: "Result", id: json.id, failed: undefined }
   if (Predicate.isRecord(json.error) && typeof json.error.tag === "string") {
-    return { id: json.id, failed: json.error.tag }
+    return { _tag: "Result", id: json.id, failed: json.error.tag }
   }
-  return "it has neither \"replies\" nor \"error\""
+  if (Predicate.isRecord(json.submitted)) return { _tag: "Submitted", id: json.id, handle: json.submitted }
+  return "it has neither \"replies\" nor \"error\" nor \"submitted\""
 }
 
 const writeAll = (fd: number, bytes: Buffer) => {
@@ -113,7 +128,10 @@ const writeAll = (fd: number, bytes: Buffer) => {
   while (written < bytes.byteLength) written += fs.writeSync(fd, bytes, written)
 }
 
-/** Copies the output without the failed results through a temporary file, renamed over it. */
+/**
+ * Copies the output without the failed results, and without their submissions (a failure that an
+ * earlier handle would give again), through a temporary file, renamed over it.
+ */
 const withoutFailures = (path: string, failed: ReadonlyMap<string, string>): Effect.Effect<void, UsageError> =>
   Effect.gen(function*() {
     const temporary = `${path}.${process.pid}.tmp`
@@ -123,7 +141,7 @@ const withoutFailures = (path: string, failed: ReadonlyMap<string, string>): Eff
       Stream.runForEach((line) =>
         Effect.try({
           try: () => {
-            const parsed = line.terminated ? parseResult(line) : "torn"
+            const parsed = line.terminated ? parseLine(line) : "torn"
             if (typeof parsed !== "string" && !failed.has(parsed.id)) {
               writeAll(fd, Buffer.concat([line.bytes!, Buffer.from("\n")]))
             }
@@ -153,10 +171,12 @@ export const open = (
     yield* lock(path)
     const succeeded = new Set<string>()
     const failed = new Map<string, string>()
+    const submitted = new Map<string, unknown>()
     let tornLine = false
     let wholeBytes = 0
     if (fs.existsSync(path)) {
-      const seen = new Map<string, number>()
+      // An id has at most one line of each kind: one submission, one result.
+      const seen = { Result: new Map<string, number>(), Submitted: new Map<string, number>() }
       yield* Stream.runForEach(readLines(path), (line) => {
         if (!line.terminated) {
           // The one line a crash can leave: the write of its last bytes never happened.
@@ -165,19 +185,23 @@ export const open = (
         }
         wholeBytes = line.end
         if (line.bytes !== undefined && line.bytes.toString("utf8").trim().length === 0) return Effect.void
-        const parsed = parseResult(line)
+        const parsed = parseLine(line)
         if (typeof parsed === "string") {
           return usageError(
             `--output ${path} line ${line.number} is not a result of effect-sagemaker batch (${parsed}): ` +
               "give another --output"
           )
         }
-        const first = seen.get(parsed.id)
+        const first = seen[parsed._tag].get(parsed.id)
         if (first !== undefined) {
-          return usageError(`--output ${path} has the id "${parsed.id}" twice, on lines ${first} and ${line.number}`)
+          return usageError(
+            `--output ${path} has the id "${parsed.id}" twice, on lines ${first} and ${line.number}` +
+              (parsed._tag === "Submitted" ? " (two submissions)" : "")
+          )
         }
-        seen.set(parsed.id, line.number)
-        if (parsed.failed === undefined) succeeded.add(parsed.id)
+        seen[parsed._tag].set(parsed.id, line.number)
+        if (parsed._tag === "Submitted") submitted.set(parsed.id, parsed.handle)
+        else if (parsed.failed === undefined) succeeded.add(parsed.id)
         else failed.set(parsed.id, parsed.failed)
         return Effect.void
       })
@@ -188,7 +212,14 @@ export const open = (
     const retried = new Map(redo === undefined ? [] : [...failed].filter(([id]) => redo(id)))
     if (retried.size > 0) {
       yield* withoutFailures(path, retried)
-      for (const id of retried.keys()) failed.delete(id)
+      for (const id of retried.keys()) {
+        failed.delete(id)
+        submitted.delete(id)
+      }
+    }
+    // A submission whose result is in the output is done: only the others are awaited.
+    for (const id of [...submitted.keys()]) {
+      if (succeeded.has(id) || failed.has(id)) submitted.delete(id)
     }
     const fd = yield* Effect.acquireRelease(
       Effect.try({ try: () => fs.openSync(path, "a"), catch: refused }),
@@ -199,6 +230,7 @@ export const open = (
       failed,
       tornLine,
       retrying: retried.size,
+      submitted,
       append: (line) =>
         Effect.try({
           try: () => writeAll(fd, Buffer.from(`${line}\n`, "utf8")),

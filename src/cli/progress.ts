@@ -6,6 +6,18 @@
  * @internal
  */
 
+/** What an `--async` run counts besides: submissions accepted, resumed, awaited and collected. */
+export interface AsyncTally {
+  /** Items SageMaker accepted in this run. */
+  readonly submitted: number
+  /** Items submitted by an earlier run, awaited from the handles the output holds. */
+  readonly resumed: number
+  /** Items being awaited now. */
+  readonly pending: number
+  /** Results read back from S3 (an output or a failure object), or given up on past their deadline. */
+  readonly collected: number
+}
+
 /** Where the run stands, as the CLI counts it. */
 export interface Tally {
   /** Items of this run: the input's (in the shard) minus those the output already held. */
@@ -19,6 +31,8 @@ export interface Tally {
   readonly tokens: number
   readonly limit: number
   readonly inFlight: number
+  /** `--async` runs only. */
+  readonly async?: AsyncTally | undefined
 }
 
 export const emptyTally = (total: number): Tally => ({
@@ -48,13 +62,21 @@ const rate = (done: number, elapsedMillis: number) => elapsedMillis <= 0 ? 0 : (
 
 const formatRate = (perSecond: number) => `${perSecond < 10 ? perSecond.toFixed(2) : perSecond.toFixed(1)}/s`
 
-/** `412/1000 (41%), 38.2/s, ETA 15.4s, 3 failed, 7 retried, limit 24, 24 in flight`. */
+/**
+ * `412/1000 (41%), 38.2/s, ETA 15.4s, 3 failed, 7 retried, limit 24, 24 in flight`; with `--async`,
+ * `412/1000 (41%), 38.2/s, ETA 15.4s, 3 failed, 900 submitted, 100 resumed, 588 pending`.
+ */
 export const progressLine = (tally: Tally, elapsedMillis: number): string => {
   const perSecond = rate(tally.done, elapsedMillis)
   const percent = tally.total === 0 ? 100 : Math.floor((tally.done * 100) / tally.total)
   const eta = perSecond > 0 ? formatDuration(((tally.total - tally.done) / perSecond) * 1000) : "?"
-  return `${tally.done}/${tally.total} (${percent}%), ${formatRate(perSecond)}, ETA ${eta}, ` +
-    `${tally.failed} failed, ${tally.retried} retried, limit ${tally.limit}, ${tally.inFlight} in flight`
+  const head = `${tally.done}/${tally.total} (${percent}%), ${
+    formatRate(perSecond)
+  }, ETA ${eta}, ${tally.failed} failed`
+  const async = tally.async
+  return async === undefined
+    ? `${head}, ${tally.retried} retried, limit ${tally.limit}, ${tally.inFlight} in flight`
+    : `${head}, ${async.submitted} submitted, ${async.resumed} resumed, ${async.pending} pending`
 }
 
 const byTag = (counts: ReadonlyMap<string, number>) =>
@@ -75,7 +97,17 @@ export const summary = (
     `(${formatRate(rate(tally.done, elapsedMillis))})`,
     `  succeeded  ${tally.succeeded}`,
     `  failed     ${tally.failed}${tally.failed > 0 ? ` (${byTag(tally.failedByTag)})` : ""}`,
-    `  retried    ${tally.retried} requests${tally.throttled > 0 ? ` (${tally.throttled} on a capacity signal)` : ""}`
+    ...(tally.async === undefined
+      ? [
+        `  retried    ${tally.retried} requests${
+          tally.throttled > 0 ? ` (${tally.throttled} on a capacity signal)` : ""
+        }`
+      ]
+      : [
+        `  submitted  ${tally.async.submitted} (async inference)`,
+        `  resumed    ${tally.async.resumed} (submitted by an earlier run, awaited from ${earlier.output})`,
+        `  collected  ${tally.async.collected} results from S3`
+      ])
   ]
   if (tally.tokens > 0) lines.push(`  tokens     ${tally.tokens} (input and output, as the container reported them)`)
   if (earlier.succeeded + earlierFailed > 0) {
