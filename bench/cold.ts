@@ -6,11 +6,23 @@
  *   node node_modules/.cache/effect-sagemaker-bench/bench/cold.js --contender run --url http://127.0.0.1:PORT [--transport http]
  *
  * Contenders: `floor`, `sdk`, `sdk-effect` (the raw SDK called from an Effect program: what an
- * Effect application pays without this library), `run` (the package entry, as users import it), `run-module` (only
- * the generator's own module: what the entry would cost without the rest it re-exports),
- * `run-http` (the entry, lean transport).
+ * Effect application pays without this library), `sdk-effect-schema` (the same program importing
+ * `effect/Schema` too: what any library with Schema-based errors pays), `run` (the package entry,
+ * as users import it, on the sdk transport), `run-http` (the entry, on `--transport`, the http
+ * one), `run-module` (only the generator's own module, on `--transport`: what the entry would cost
+ * without the rest it re-exports).
+ *
+ * Bundled contenders (`--bundle <file>`, `--contender bundle-...`): a handler of `bench/bundled/`
+ * bundled by esbuild (bench/bundle.ts); the import is the whole bundle's load, the first call its
+ * `handler(url, transport)`, whose reply is checked against the server's.
  */
 const t0 = performance.now()
+const cpu0 = process.cpuUsage()
+/** CPU of this process since its first line, all threads: steadier than the wall clock on a busy machine. */
+const cpuMs = () => {
+  const { system, user } = process.cpuUsage(cpu0)
+  return (user + system) / 1000
+}
 
 const arg = (name: string): string | undefined => {
   const index = process.argv.indexOf(name)
@@ -27,12 +39,45 @@ export interface ColdReport {
   /** Imports plus first call: the cold-start figure. */
   readonly coldMs: number
   readonly rssMb: number
+  /** CPU ms of the process from its first line to the first reply. */
+  readonly cpuMs?: number | undefined
+  /** The transport a bundled `run` handler ran on when none was named (its `defaultTransport`). */
+  readonly defaultTransport?: string | undefined
+}
+
+/** What a bundled handler of `bench/bundled/` exports. */
+interface BundledHandler {
+  readonly handler: (url: string, transport?: string) => Promise<string>
+  readonly defaultTransport?: string
 }
 
 const main = async () => {
   const contender = arg("--contender") ?? ""
   const url = arg("--url") ?? ""
   const transport = arg("--transport")
+  const bundle = arg("--bundle")
+  if (bundle !== undefined) {
+    const { pathToFileURL } = await import("node:url")
+    const { defaultTransport, handler } = (await import(pathToFileURL(bundle).href)) as BundledHandler
+    const importedAt = performance.now()
+    const reply = await handler(url, transport)
+    const done = performance.now()
+    const report: ColdReport = {
+      contender,
+      bootMs: t0,
+      importMs: importedAt - t0,
+      firstCallMs: done - importedAt,
+      coldMs: done - t0,
+      rssMb: process.memoryUsage.rss() / 1048576,
+      cpuMs: cpuMs(),
+      ...(defaultTransport === undefined || transport !== undefined ? {} : { defaultTransport })
+    }
+    // After the clock: a bundle that answers anything but the server's reply measured nothing.
+    const { UNARY_RESPONSE } = await import("./shared.js")
+    const expected = (JSON.parse(UNARY_RESPONSE) as ReadonlyArray<{ generated_text: string }>)[0]!.generated_text
+    if (reply !== expected) throw new Error(`${contender}: unexpected reply ${JSON.stringify(reply).slice(0, 200)}`)
+    return report
+  }
   const shared = await import("./shared.js")
   let importedAt: number
   switch (contender) {
@@ -100,8 +145,10 @@ const main = async () => {
       client.destroy()
       break
     }
-    case "sdk-effect": {
+    case "sdk-effect":
+    case "sdk-effect-schema": {
       const Effect = await import("effect/Effect")
+      if (contender === "sdk-effect-schema") await import("effect/Schema")
       const { InvokeEndpointCommand, SageMakerRuntimeClient } = await import("@aws-sdk/client-sagemaker-runtime")
       importedAt = performance.now()
       const client = new SageMakerRuntimeClient({
@@ -145,7 +192,8 @@ const main = async () => {
         awsSessionToken: null,
         awsProfileName: null,
         awsRegionName: Secret.fromToken(shared.REGION),
-        ...(contender === "run-http" && transport !== undefined ? { transport } : {})
+        // `run` keeps the sdk transport named, whatever the default; the others take `--transport`.
+        ...(contender === "run" ? { transport: "sdk" } : transport === undefined ? {} : { transport })
       }
       await Effect.runPromise(
         SagemakerGenerator.run(shared.PROMPT).pipe(
@@ -164,7 +212,8 @@ const main = async () => {
     importMs: importedAt - t0,
     firstCallMs: done - importedAt,
     coldMs: done - t0,
-    rssMb: process.memoryUsage.rss() / 1048576
+    rssMb: process.memoryUsage.rss() / 1048576,
+    cpuMs: cpuMs()
   }
   return report
 }

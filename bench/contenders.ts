@@ -20,7 +20,7 @@ import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as Secret from "../src/Secret.js"
-import type { StreamContender, UnaryContender } from "./names.js"
+import { type StreamContender, transportOf, type UnaryContender } from "./names.js"
 import { CREDENTIALS, ENDPOINT, PROMPT, REGION, requestBody, Sha256, streamRequestBody } from "./shared.js"
 
 export { labels, type StreamContender, streamContenders, type UnaryContender, unaryContenders } from "./names.js"
@@ -42,7 +42,10 @@ export interface Streaming {
   readonly close: () => Promise<void>
 }
 
-/** Setup options: the server, the socket pool, and the value of the lean transport option. */
+/**
+ * Setup options: the server, the socket pool, and the transport option of the generator (our
+ * contenders set it themselves, from `transportOf`).
+ */
 export interface Setup {
   readonly url: string
   readonly maxSockets?: number | undefined
@@ -278,7 +281,7 @@ const sdkStream = (setup: Setup): Streaming => {
 // Ours
 // ---------------------------------------------------------------------------------------------
 
-/** The generator's options for the bench server; `transport` only when the lean one is asked for. */
+/** The generator's options for the bench server; `transport` only when one is asked for. */
 export const generatorOptions = (setup: Setup, endpoint: string = ENDPOINT): SagemakerGenerator.Options =>
   ({
     model: endpoint,
@@ -289,7 +292,7 @@ export const generatorOptions = (setup: Setup, endpoint: string = ENDPOINT): Sag
     awsProfileName: null,
     awsRegionName: Secret.fromToken(REGION),
     ...(setup.maxSockets === undefined ? {} : { maxConcurrency: setup.maxSockets }),
-    // Typed loosely on purpose: the option may not exist yet (the bench then skips the lean rows).
+    // Typed loosely: callers (profiles, experiments) pass it from the command line.
     ...(setup.transport === undefined ? {} : { transport: setup.transport })
   }) as SagemakerGenerator.Options
 
@@ -353,9 +356,8 @@ export const makeUnary = (name: UnaryContender, setup: Setup): Unary => {
     case "sdk-cached":
       return sdkUnary(setup, true)
     case "run":
-      return runUnary({ ...setup, transport: undefined })
     case "run-http":
-      return runUnary({ ...setup, transport: setup.transport ?? "http" })
+      return runUnary({ ...setup, transport: transportOf[name] })
   }
 }
 
@@ -366,8 +368,7 @@ export const makeStreaming = (name: StreamContender, setup: Setup): Streaming =>
     case "stream-sdk":
       return sdkStream(setup)
     case "stream-run":
-      return runStream({ ...setup, transport: undefined })
     case "stream-run-http":
-      return runStream({ ...setup, transport: setup.transport ?? "http" })
+      return runStream({ ...setup, transport: transportOf[name] })
   }
 }

@@ -2,8 +2,8 @@
  * `npm run bench`: the library against the raw AWS SDK and the physical floor, side by side in one
  * run, on loopback.
  *
- *   npm run bench                   # the benchmark (~3 minutes)
- *   npm run bench -- --quick        # a short one (~1 minute)
+ *   npm run bench                   # the benchmark (~5 minutes)
+ *   npm run bench -- --quick        # a short one (~2 minutes)
  *   npm run bench -- --rounds 12    # more slices per phase (default 8, quick 3)
  *   npm run bench -- --report       # re-render the tables from bench/results/latest.json
  *   npm run bench -- --profile      # CPU profiles of run/stream and the raw SDK, summarized by package
@@ -11,6 +11,7 @@
  *   npm run bench -- --experiments  # A/B variants isolating each cost the profiles found
  *   npm run bench -- --gap-timeout  # the stream timeout per pull: Stream.timeoutFail against gapTimeout
  *   npm run bench -- --batch        # 10,000 prompts at an endpoint of capacity 64: adaptive vs fixed
+ *   npm run bench -- --cold         # the cold starts alone, unbundled and bundled (--cold-runs n)
  *
  * Steps: compile `src/` and `bench/` to `node_modules/.cache/effect-sagemaker-bench/` (plain node
  * runs them, as users run the published package: no loader hook); start the bench server in a
@@ -18,18 +19,27 @@
  * in short slices taken in turn (a round = one slice of each, the order rotated every round), so
  * that load from elsewhere on a shared machine falls on all contenders alike and every round
  * yields a ratio. Cold starts run in fresh processes, interleaved; then the 1,000-in-flight
- * scenario. Prints markdown and writes `bench/results/latest.json` and `latest.md`.
+ * scenario, in rounds of fresh processes. LangChain JS, the peer, comes from `bench/peers`
+ * (`npm ci` there when it is not installed). Prints markdown and writes
+ * `bench/results/latest.json` and `latest.md`.
  */
-import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, fork, spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join, resolve } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import type * as SagemakerClient from "../src/SagemakerClient.js"
 import { build } from "./build.js"
+import { bundledContenders, bundleHandlers, type BundleInfo } from "./bundle.js"
 import type { ColdReport } from "./cold.js"
 import type { ConcurrencyReport } from "./concurrency.js"
-import type { StreamContender, UnaryContender } from "./names.js"
+import {
+  type PeerStreamContender,
+  type PeerUnaryContender,
+  type StreamContender,
+  transportOf,
+  type UnaryContender
+} from "./names.js"
 import type { ProfileReport } from "./profile.js"
 import { type CpuProfile, type ProfileSummary, summarize } from "./profileSummary.js"
 import {
@@ -39,19 +49,22 @@ import {
   type Meta,
   ratio,
   render,
+  renderCold,
   type Series,
   streamMetrics,
   type Summary,
   table,
   unaryMetrics
 } from "./report.js"
-import { argValue } from "./shared.js"
+import { argValue, PEERS_DIR_ENV } from "./shared.js"
 import type { AbortCheckResult, FinalReport, SliceRequest, SliceResult } from "./worker.js"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
 /** Outside the linted tree: ESLint and tsc ignore node_modules. */
 const out = join(root, "node_modules", ".cache", "effect-sagemaker-bench")
 const resultsDir = join(root, "bench", "results")
+/** The peers the bench compares against (LangChain JS), pinned in bench/peers/package.json. */
+const peersDir = join(root, "bench", "peers")
 const script = (name: string) => join(out, "bench", `${name}.js`)
 
 const argv = process.argv.slice(2)
@@ -60,6 +73,8 @@ const rounds = Number(argValue(argv, "--rounds") ?? (quick ? "3" : "8"))
 const coldRuns = Number(argValue(argv, "--cold-runs") ?? (quick ? "2" : "5"))
 const INFLIGHT = 1000
 const DELAY_MS = 1000
+/** Rounds of the 1,000-in-flight scenario: every contender once per round, in a fresh process. */
+const concurrencyRounds = Number(argValue(argv, "--concurrency-rounds") ?? (quick ? "1" : "3"))
 const sdkDefaultCount = quick ? 250 : INFLIGHT
 
 const log = (line: string) => process.stderr.write(`${line}\n`)
@@ -76,6 +91,7 @@ const childEnv = (): NodeJS.ProcessEnv => {
     env[key] = value
   }
   env.AWS_EC2_METADATA_DISABLED = "true"
+  env[PEERS_DIR_ENV] = peersDir
   return env
 }
 
@@ -232,7 +248,7 @@ const runGroup = async (
   transport: string | undefined,
   hooks: {
     readonly beforeWarmup?: (contender: string) => Promise<void>
-    readonly afterWarmup?: (contender: string) => Promise<void>
+    readonly afterWarmup?: (contender: string, warmup: SliceResult | undefined) => Promise<void>
     readonly during?: (workers: ReadonlyArray<Worker>) => Promise<void>
   } = {}
 ): Promise<GroupRun> => {
@@ -262,8 +278,8 @@ const runGroup = async (
     log(`${name}: ${phase.name} (${phase.inflight} in flight), warm-up then ${count} rounds of ${phase.ms} ms slices`)
     for (const worker of [...workers]) {
       await hooks.beforeWarmup?.(worker.contender)
-      await attempt(worker, { ...request, durationMs: 400 })
-      await hooks.afterWarmup?.(worker.contender)
+      const warmup = await attempt(worker, { ...request, durationMs: 400 })
+      await hooks.afterWarmup?.(worker.contender, warmup)
     }
     for (let round = 0; round < count; round++) {
       const order = workers.map((_, i) => workers[(i + round) % workers.length]!)
@@ -298,13 +314,61 @@ const groupSummary = (
 })
 
 // ---------------------------------------------------------------------------------------------
-// The lean transport
+// Transports and peers
 // ---------------------------------------------------------------------------------------------
 
-/** The lean rows: `transport: "http"` (typed, so a renamed option fails the typecheck). */
-const leanTransport: SagemakerClient.Transport = "http"
+/**
+ * The default rows' transport (typed, so a renamed option fails the typecheck). Each contender
+ * names its own (`transportOf` in names.ts); `--transport` still reaches the cold-start probe.
+ */
+const defaultRowsTransport: SagemakerClient.Transport = "http"
 /** As the report records it. */
-const transport = { value: leanTransport, note: `the lean rows use \`transport: "${leanTransport}"\`` } as const
+const transport = {
+  value: defaultRowsTransport,
+  note: `the default rows pass \`transport: "${defaultRowsTransport}"\`, the sdk rows \`transport: "sdk"\`, ` +
+    "each explicitly"
+} as const
+
+/** The library's own `defaultTransport` at this commit, from the compiled module (for the report only). */
+const libraryDefaultTransport = async (): Promise<string> => {
+  try {
+    const module = (await import(pathToFileURL(join(out, "src", "SagemakerClient.js")).href)) as {
+      readonly defaultTransport?: string
+    }
+    return module.defaultTransport ?? "unknown"
+  } catch {
+    return "unknown"
+  }
+}
+
+/**
+ * LangChain JS and its peers, installed from bench/peers/package-lock.json when bench/peers has no
+ * node_modules (the library's own dependencies stay lean). Returns the problem, if any.
+ */
+const ensurePeers = (): string | undefined => {
+  if (existsSync(join(peersDir, "node_modules", "@langchain", "community", "package.json"))) return undefined
+  log("installing the peers: npm ci --prefix bench/peers")
+  const result = spawnSync(
+    process.platform === "win32" ? "npm.cmd" : "npm",
+    ["ci", "--prefix", peersDir, "--no-audit", "--no-fund", "--legacy-peer-deps"],
+    { stdio: ["ignore", 2, 2], timeout: 300_000 }
+  )
+  return result.status === 0
+    ? undefined
+    : `npm ci --prefix bench/peers failed (${result.error?.message ?? result.signal ?? `exit ${result.status}`})`
+}
+
+/** The peers' pinned versions, as installed. */
+const peerVersions = (): Record<string, string> => {
+  const read = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>
+  const pinned = (read(join(peersDir, "package.json")).dependencies ?? {}) as Record<string, string>
+  return Object.fromEntries(
+    Object.keys(pinned).map((name) => {
+      const file = join(peersDir, "node_modules", name, "package.json")
+      return [name, existsSync(file) ? String(read(file).version) : `${pinned[name]} (not installed)`]
+    })
+  )
+}
 
 const git = (): string => {
   try {
@@ -345,27 +409,47 @@ const bench = async () => {
   const machineBefore = machine()
   const commit = git()
   log(`compiling src/ and bench/ ... ${build(root, out)} files`)
-  log(`lean transport: ${transport.note}`)
+  const bundles = await bundleColdHandlers()
+  const libraryDefault = await libraryDefaultTransport()
+  log(`transports: ${transport.note}; the library's defaultTransport: ${libraryDefault}`)
+  const problems: Array<string> = []
+  const peersProblem = ensurePeers()
+  if (peersProblem !== undefined) problems.push(`LangChain JS rows left out: ${peersProblem}`)
+  const langchain = peersProblem === undefined
   const server = await startServer()
   log(`bench server at ${server.url}`)
-  const unary: Array<UnaryContender> = ["floor", "sdk", "sdk-cached", "run", "run-http"]
-  const streams: Array<StreamContender> = [
+  const unary: Array<UnaryContender | PeerUnaryContender> = [
+    "floor",
+    "sdk",
+    "sdk-cached",
+    "run",
+    "run-http",
+    ...(langchain ? ["langchain" as const] : []),
+    "lm"
+  ]
+  const streams: Array<StreamContender | PeerStreamContender> = [
     "stream-floor",
     "stream-sdk",
     "stream-run",
-    "stream-run-http"
+    "stream-run-http",
+    ...(langchain ? ["stream-langchain" as const] : []),
+    "stream-lm"
   ]
-  const problems: Array<string> = []
-  const leanCheck: Array<{ contender: string; requests: number; sdkRequests: number }> = []
-  // Tells the lean transport from the SDK's: the SDK sends `amz-sdk-invocation-id`.
+  const leanCheck: Array<Summary["leanCheck"][number]> = []
+  // Which transport carried a contender's warm-up (the SDK sends `amz-sdk-invocation-id`), and
+  // whether every call reached the server (no cache answered in its place).
   const hooks = {
-    beforeWarmup: async (contender: string) => {
-      if (contender.endsWith("-http")) await serverStats(server.url, true)
+    beforeWarmup: async () => {
+      await serverStats(server.url, true)
     },
-    afterWarmup: async (contender: string) => {
-      if (contender.endsWith("-http") && leanCheck.every((c) => c.contender !== contender)) {
-        leanCheck.push({ contender, ...(await serverStats(server.url, false)) })
-      }
+    afterWarmup: async (contender: string, warmup: SliceResult | undefined) => {
+      if (leanCheck.some((c) => c.contender === contender)) return
+      leanCheck.push({
+        contender,
+        transport: transportOf[contender],
+        completed: warmup?.completed,
+        ...(await serverStats(server.url, false))
+      })
     }
   }
 
@@ -374,41 +458,14 @@ const bench = async () => {
   const streamRun = await runGroup("streams", streams, streamPhases, rounds, server.url, transport.value, hooks)
   problems.push(...streamRun.problems)
 
-  // Cold starts: import plus first call in fresh processes, the order rotated every run.
-  const coldContenders = ["floor", "sdk", "sdk-effect", "run", "run-module", "run-http"]
-  const coldRunsDone: Array<Record<string, ColdReport>> = []
-  for (let run = 0; run < coldRuns; run++) {
-    log(`cold start ${run + 1}/${coldRuns}`)
-    const results: Record<string, ColdReport> = {}
-    for (let i = 0; i < coldContenders.length; i++) {
-      const contender = coldContenders[(i + run) % coldContenders.length]!
-      try {
-        results[contender] = await runNode<ColdReport>(script("cold"), [
-          "--contender",
-          contender,
-          "--url",
-          server.url,
-          "--transport",
-          transport.value
-        ], 30_000)
-      } catch (error) {
-        problems.push(`cold ${contender}: ${String(error)}`)
-      }
-    }
-    coldRunsDone.push(results)
-  }
+  const coldSummary = await coldStarts(server.url, bundles, problems)
 
-  // The LLM scenario: 1,000 slow generations at once.
+  // The LLM scenario: 1,000 slow generations at once, each contender in a fresh process, in
+  // rounds (the order rotated) so that its ratios are per round like the others.
   const concurrency: Array<ConcurrencyReport> = []
-  const scenario: Array<readonly [string, number]> = [
-    ["floor", INFLIGHT],
-    ["run", INFLIGHT],
-    ["run-http", INFLIGHT],
-    ["sdk-1024", INFLIGHT],
-    ["sdk-default", sdkDefaultCount]
-  ]
-  for (const [contender, count] of scenario) {
-    log(`${count} in flight, ${DELAY_MS} ms each: ${contender}`)
+  const scenario = ["floor", "run-http", "run", "sdk-1024", ...(langchain ? ["langchain-1024"] : [])]
+  const runScenario = async (contender: string, count: number, round: number) => {
+    log(`${count} in flight, ${DELAY_MS} ms each: ${contender} (round ${round + 1})`)
     try {
       concurrency.push(
         await runNode<ConcurrencyReport>(script("concurrency"), [
@@ -420,16 +477,22 @@ const bench = async () => {
           String(count),
           "--delay",
           String(DELAY_MS),
+          "--round",
+          String(round),
           // 20 s for one batch through 50 sockets is enough to make the point.
-          ...(contender === "sdk-default" ? ["--once"] : []),
-          "--transport",
-          transport.value
+          ...(contender === "sdk-default" ? ["--once"] : [])
         ], 90_000)
       )
     } catch (error) {
       problems.push(`concurrency ${contender}: ${String(error)}`)
     }
   }
+  for (let round = 0; round < concurrencyRounds; round++) {
+    for (let i = 0; i < scenario.length; i++) {
+      await runScenario(scenario[(i + round) % scenario.length]!, INFLIGHT, round)
+    }
+  }
+  await runScenario("sdk-default", sdkDefaultCount, 0)
   server.stop()
 
   const meta: Meta = {
@@ -440,6 +503,8 @@ const bench = async () => {
     git: commit,
     quick,
     transport,
+    libraryDefaultTransport: libraryDefault,
+    peers: langchain ? peerVersions() : {},
     inflight: INFLIGHT,
     delayMs: DELAY_MS
   }
@@ -447,7 +512,7 @@ const bench = async () => {
     meta,
     unary: groupSummary(unaryRun, unaryPhases, rounds, unaryMetrics),
     streams: groupSummary(streamRun, streamPhases, rounds, streamMetrics),
-    cold: { contenders: coldContenders, runs: coldRunsDone },
+    cold: coldSummary,
     concurrency,
     problems,
     leanCheck
@@ -610,7 +675,7 @@ const streamVariantLabels: Record<string, string> = {
   "stream-run": "SagemakerGenerator.stream (sdk)",
   "lean-parts": "lean transport parts (a chunk per socket read), not decoded",
   "lean-channel-span": "lean parts → decoder in one channel + `tapError` + `withSpan` (proposed)",
-  "stream-run-http": "SagemakerGenerator.stream (lean)"
+  "stream-run-http": "SagemakerGenerator.stream (http)"
 }
 
 const experiments = async () => {
@@ -704,6 +769,127 @@ const batchBench = async () => {
   }
 }
 
+/** `--lm-floor`: the language model's CPU per call in memory, against @effect/ai's own (bench/languageModelFloor.ts). */
+const lmFloorBench = async () => {
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  execFileSync(process.execPath, [script("languageModelFloor"), ...argv.filter((a) => a !== "--lm-floor")], {
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+}
+
+/** `--stream-floor`: the fixed CPU of one stream call in memory, against a bare Stream's (bench/streamFloor.ts). */
+const streamFloorBench = async () => {
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  execFileSync(process.execPath, [script("streamFloor"), ...argv.filter((a) => a !== "--stream-floor")], {
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+}
+
+/** `--async`: 1,000 async requests through the emulator's queue and S3 (bench/async.ts). */
+const asyncBench = async () => {
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  execFileSync(process.execPath, [script("async"), ...argv.filter((a) => a !== "--async")], {
+    stdio: ["ignore", "ignore", "inherit"]
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cold starts
+// ---------------------------------------------------------------------------------------------
+
+/** The bundled contenders' handlers, bundled by esbuild into the cache directory (bench/bundle.ts). */
+const bundleColdHandlers = async (): Promise<Record<string, BundleInfo>> => {
+  const bundles = await bundleHandlers(root, out)
+  log(`bundled: ${Object.entries(bundles).map(([name, b]) => `${name} ${fmt(b.bytes / 1024, 0)} KB`).join(", ")}`)
+  return bundles
+}
+
+/** Unbundled, then bundled; the targets of issue 16 compare `run-http` and `bundle-run`. */
+const coldContenders = [
+  "floor",
+  "sdk",
+  "sdk-effect",
+  "sdk-effect-schema",
+  "run",
+  "run-module",
+  "run-http",
+  ...Object.keys(bundledContenders)
+]
+
+/** Import plus first call, each in a fresh process, every contender once per run, the order rotated. */
+const coldStarts = async (
+  url: string,
+  bundles: Record<string, BundleInfo>,
+  problems: Array<string>
+): Promise<Summary["cold"]> => {
+  const runs: Array<Record<string, ColdReport>> = []
+  const args = (contender: string): Array<string> => {
+    const bundled = bundledContenders[contender]
+    if (bundled === undefined) return ["--transport", transport.value]
+    return [
+      "--bundle",
+      bundles[bundled.handler]!.file,
+      ...(bundled.transport === undefined ? [] : ["--transport", bundled.transport])
+    ]
+  }
+  for (let run = 0; run < coldRuns; run++) {
+    log(`cold start ${run + 1}/${coldRuns}`)
+    const results: Record<string, ColdReport> = {}
+    for (let i = 0; i < coldContenders.length; i++) {
+      const contender = coldContenders[(i + run) % coldContenders.length]!
+      try {
+        results[contender] = await runNode<ColdReport>(
+          script("cold"),
+          ["--contender", contender, "--url", url, ...args(contender)],
+          30_000
+        )
+      } catch (error) {
+        problems.push(`cold ${contender}: ${String(error)}`)
+      }
+    }
+    runs.push(results)
+  }
+  const bundleBytes = Object.fromEntries(
+    Object.entries(bundledContenders).map(([contender, b]) => [contender, bundles[b.handler]!.bytes])
+  )
+  return { contenders: coldContenders, runs, bundleBytes }
+}
+
+/** `--cold`: the cold starts alone (unbundled and bundled), into bench/results/cold.md and cold.json. */
+const coldBench = async () => {
+  const startedAt = new Date()
+  const machineBefore = machine()
+  log(`compiling src/ and bench/ ... ${build(root, out)} files`)
+  const bundles = await bundleColdHandlers()
+  const server = await startServer()
+  const problems: Array<string> = []
+  let cold: Summary["cold"]
+  try {
+    cold = await coldStarts(server.url, bundles, problems)
+  } finally {
+    server.stop()
+  }
+  const m = machineBefore
+  const heading = `## Cold start (${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, ${git()})\n\n` +
+    `Machine: ${m.nproc} cores (${m.cpu}), Node ${m.node}; load average ${m.loadAverage.join(" ")} before and ` +
+    `${
+      machine().loadAverage.join(" ")
+    } after. \`npm run bench -- --cold\` (${coldRuns} runs; \`--cold-runs <n>\` for more).`
+  const markdown = renderCold({ cold }, heading) +
+    (problems.length === 0
+      ? ""
+      : `\n\nProblems:\n${problems.map((p) => `- ${p.split("\n").slice(0, 4).join(" / ")}`).join("\n")}`)
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(
+    join(resultsDir, "cold.json"),
+    `${JSON.stringify({ startedAt, machine: m, cold, problems }, null, 2)}\n`
+  )
+  writeFileSync(join(resultsDir, "cold.md"), `${markdown}\n`)
+  process.stdout.write(`${markdown}\n`)
+  log("\nwritten: bench/results/cold.md, bench/results/cold.json")
+  if (problems.length > 0) throw new Error(`${problems.length} cold-start runs failed`)
+}
+
 const mode = argv.includes("--profile")
   ? profiles
   : argv.includes("--experiments")
@@ -714,6 +900,14 @@ const mode = argv.includes("--profile")
   ? gapTimeoutBench
   : argv.includes("--batch")
   ? batchBench
+  : argv.includes("--async")
+  ? asyncBench
+  : argv.includes("--lm-floor")
+  ? lmFloorBench
+  : argv.includes("--stream-floor")
+  ? streamFloorBench
+  : argv.includes("--cold")
+  ? coldBench
   : bench
 mode().then(
   () => process.exit(0),

@@ -7,6 +7,9 @@
  * - `POST /endpoints/{name}/invocations-response-stream` → 200, an event stream of one PayloadPart
  *   frame per TGI server-sent event (100 tokens, or `-tokens-<n>` in the name). The headers and
  *   the first frame go out at once, the other frames right after in one write.
+ * - `-chat` in the name: a chat container (vLLM's OpenAI server): a body with `messages` gets a
+ *   chat completion, or for streams one PayloadPart per chat-completion chunk (a role chunk, one
+ *   chunk per token, the finish and usage chunks, `[DONE]`); a body without `messages` gets 400.
  * - `-delay-<millis>` in the endpoint name holds the answer back (the slow-model scenario).
  * - `-capacity-<n>` serves n requests at once on that endpoint and throttles the rest as SageMaker
  *   does (400 `ThrottlingException`), counted in `throttled` (the batch scenario).
@@ -19,7 +22,7 @@ import { EventStreamCodec } from "@smithy/eventstream-codec"
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import { STREAM_TOKENS, tgiEvents, UNARY_RESPONSE } from "./shared.js"
+import { CHAT_RESPONSE, chatEvents, STREAM_TOKENS, tgiEvents, UNARY_RESPONSE } from "./shared.js"
 
 /** The server never outlives this, whatever happens to its parent. */
 const MAX_LIFETIME_MS = 15 * 60_000
@@ -35,24 +38,42 @@ const payloadPart = (text: string): Buffer =>
     body: fromUtf8(text)
   }))
 
-/** Pre-encoded streams by token count: [first frame, all the others]. */
-const streams = new Map<number, readonly [Buffer, Buffer]>()
-const streamFrames = (tokens: number): readonly [Buffer, Buffer] => {
-  let frames = streams.get(tokens)
+/**
+ * Pre-encoded streams by dialect and token count: [the frames up to the first token's, all the
+ * others]. The chat stream's first frame carries only the role, so its head is two frames: the
+ * first token leaves at once in both.
+ */
+const streams = new Map<string, readonly [Buffer, Buffer]>()
+const streamFrames = (tokens: number, chat: boolean): readonly [Buffer, Buffer] => {
+  const key = `${chat ? "chat" : "tgi"}-${tokens}`
+  let frames = streams.get(key)
   if (frames === undefined) {
-    const encoded = tgiEvents(tokens).map(payloadPart)
-    frames = [encoded[0]!, Buffer.concat(encoded.slice(1))]
-    streams.set(tokens, frames)
+    const encoded = (chat ? chatEvents(tokens) : tgiEvents(tokens)).map(payloadPart)
+    const head = chat ? 2 : 1
+    frames = [Buffer.concat(encoded.slice(0, head)), Buffer.concat(encoded.slice(head))]
+    streams.set(key, frames)
   }
   return frames
 }
 
-const unaryBody = Buffer.from(UNARY_RESPONSE)
-const unaryHeaders = {
+const jsonHeaders = (body: Buffer) => ({
   "Content-Type": "application/json",
-  "Content-Length": String(unaryBody.length),
+  "Content-Length": String(body.length),
   "x-Amzn-Invoked-Production-Variant": "AllTraffic",
   "x-amzn-RequestId": "00000000-0000-4000-8000-000000000000"
+})
+const unaryBody = Buffer.from(UNARY_RESPONSE)
+const unaryHeaders = jsonHeaders(unaryBody)
+const chatBody = Buffer.from(CHAT_RESPONSE)
+const chatHeaders = jsonHeaders(chatBody)
+
+/** Whether a request body is a Messages API one (what a chat container answers). */
+const hasMessages = (body: Buffer): boolean => {
+  try {
+    return Array.isArray((JSON.parse(body.toString("utf8")) as { messages?: unknown }).messages)
+  } catch {
+    return false
+  }
 }
 const streamHeaders = {
   "Content-Type": "application/vnd.amazon.eventstream",
@@ -62,11 +83,11 @@ const streamHeaders = {
 }
 
 const ROUTE = /^\/endpoints\/([^/]+)\/(invocations|invocations-response-stream)$/
-const stats = { requests: 0, sdkRequests: 0, streams: 0, throttled: 0 }
+const stats = { requests: 0, sdkRequests: 0, streams: 0, throttled: 0, chatRequests: 0 }
 /** Requests in flight per endpoint with a capacity. */
 const inFlight = new Map<string, number>()
 
-const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+const respond = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer | undefined): void => {
   const url = req.url ?? ""
   if (req.method === "GET" && url.startsWith("/__stats")) {
     const body = JSON.stringify(stats)
@@ -75,6 +96,7 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       stats.sdkRequests = 0
       stats.streams = 0
       stats.throttled = 0
+      stats.chatRequests = 0
     }
     res.writeHead(200, { "Content-Type": "application/json" }).end(body)
     return
@@ -88,6 +110,15 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   stats.requests++
   if (req.headers["amz-sdk-invocation-id"] !== undefined) stats.sdkRequests++
   const name = match[1]!
+  const chat = name.includes("-chat")
+  if (chat) {
+    stats.chatRequests++
+    if (body === undefined || !hasMessages(body)) {
+      res.writeHead(400, { "Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError" })
+        .end("{\"message\":\"a chat endpoint of the bench wants a messages body\"}")
+      return
+    }
+  }
   const delay = /-delay-(\d+)/.exec(name)
   const capacity = /-capacity-(\d+)/.exec(name)
   if (capacity !== null) {
@@ -103,12 +134,13 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   }
   const answer = () => {
     if (match[2] === "invocations") {
-      res.writeHead(200, unaryHeaders).end(unaryBody)
+      if (chat) res.writeHead(200, chatHeaders).end(chatBody)
+      else res.writeHead(200, unaryHeaders).end(unaryBody)
       return
     }
     stats.streams++
     const tokens = /-tokens-(\d+)/.exec(name)
-    const [first, rest] = streamFrames(tokens === null ? STREAM_TOKENS : Number(tokens[1]))
+    const [first, rest] = streamFrames(tokens === null ? STREAM_TOKENS : Number(tokens[1]), chat)
     res.writeHead(200, streamHeaders)
     res.write(first)
     setImmediate(() => res.end(rest))
@@ -118,9 +150,10 @@ const respond = (req: http.IncomingMessage, res: http.ServerResponse): void => {
 }
 
 const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-  // Read the request to its end before answering, as SageMaker does.
-  req.on("data", () => {})
-  req.on("end", () => respond(req, res))
+  // Read the request to its end before answering, as SageMaker does; keep it only for a chat container.
+  const chunks: Array<Buffer> | undefined = req.url?.includes("-chat") ? [] : undefined
+  req.on("data", (chunk: Buffer) => chunks?.push(chunk))
+  req.on("end", () => respond(req, res, chunks === undefined ? undefined : Buffer.concat(chunks)))
   req.on("error", () => res.destroy())
 })
 server.headersTimeout = 66_000

@@ -13,6 +13,13 @@ export const ENDPOINT = "bench"
 export const delayedEndpoint = (millis: number) => `bench-delay-${millis}`
 /** A stream endpoint with `tokens` events (`-tokens-<n>`). */
 export const streamEndpoint = (tokens: number) => `bench-tokens-${tokens}`
+/** The endpoint of a chat container (`-chat`): OpenAI chat completions for `messages` bodies. */
+export const CHAT_ENDPOINT = "bench-chat"
+/** A chat stream endpoint: `tokens` chat-completion chunks of one token each. */
+export const chatStreamEndpoint = (tokens: number) => `bench-chat-tokens-${tokens}`
+
+/** Where the peers' packages are (`bench/peers`), set by the orchestrator for its children. */
+export const PEERS_DIR_ENV = "EFFECT_SAGEMAKER_BENCH_PEERS"
 
 export const REGION = "us-east-1"
 export const CREDENTIALS = { accessKeyId: "AKIDBENCHMARK", secretAccessKey: "bench-secret-not-checked" } as const
@@ -29,11 +36,12 @@ export const requestBody = (): Uint8Array => encoder.encode(JSON.stringify({ inp
 export const streamRequestBody = (): Uint8Array =>
   encoder.encode(JSON.stringify({ inputs: PROMPT, parameters: PARAMETERS, stream: true }))
 
+/** The answer's text, shared by the TGI body and the chat completion. */
+const ANSWER = " Natural Language Processing (NLP) is a field of computer science and artificial intelligence " +
+  "that studies how computers can understand, interpret and generate human language."
+
 /** The answer of a TGI container to InvokeEndpoint. */
-export const UNARY_RESPONSE = JSON.stringify([{
-  generated_text: " Natural Language Processing (NLP) is a field of computer science and artificial intelligence " +
-    "that studies how computers can understand, interpret and generate human language."
-}])
+export const UNARY_RESPONSE = JSON.stringify([{ generated_text: ANSWER }])
 
 /** Tokens per stream in the main stream measurement. */
 export const STREAM_TOKENS = 100
@@ -53,6 +61,73 @@ export const tgiEvents = (tokens: number): Array<string> =>
       })
     }\n\n`
   })
+
+const CHAT_ID = "chatcmpl-8f3a1c9e2b7d4e6f9a0b1c2d3e4f5a6b"
+const CHAT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+/**
+ * vLLM's answer to a `messages` body on /invocations: `ChatCompletionResponse.model_dump()`,
+ * every field as test/fixtures/containers/vllm.ts has it (the text and counts ours).
+ */
+export const CHAT_RESPONSE = JSON.stringify({
+  id: CHAT_ID,
+  object: "chat.completion",
+  created: 1754317812,
+  model: CHAT_MODEL,
+  choices: [{
+    index: 0,
+    message: {
+      role: "assistant",
+      content: ANSWER,
+      refusal: null,
+      annotations: null,
+      audio: null,
+      function_call: null,
+      tool_calls: [],
+      reasoning_content: null
+    },
+    logprobs: null,
+    finish_reason: "stop",
+    stop_reason: null
+  }],
+  service_tier: null,
+  system_fingerprint: null,
+  usage: { prompt_tokens: 42, total_tokens: 70, completion_tokens: 28, prompt_tokens_details: null },
+  prompt_logprobs: null,
+  kv_transfer_params: null
+})
+
+/**
+ * vLLM's chat stream with `include_usage` (test/fixtures/containers/vllm.ts): a role-only chunk,
+ * one chunk per token, the finish chunk, the usage chunk, `[DONE]`; one server-sent event each.
+ */
+export const chatEvents = (tokens: number): Array<string> => {
+  const chunk = (choices: ReadonlyArray<unknown>, usage?: unknown) =>
+    `data: ${
+      JSON.stringify({
+        id: CHAT_ID,
+        object: "chat.completion.chunk",
+        created: 1754317900,
+        model: CHAT_MODEL,
+        choices,
+        ...(usage === undefined ? {} : { usage })
+      })
+    }\n\n`
+  const delta = (content: Record<string, string>, finish: string | null = null) => ({
+    index: 0,
+    delta: content,
+    logprobs: null,
+    finish_reason: finish,
+    ...(finish === null ? {} : { stop_reason: null })
+  })
+  return [
+    chunk([delta({ role: "assistant", content: "" })]),
+    ...Array.from({ length: tokens }, (_, i) => chunk([delta({ content: ` tok${i}` })])),
+    chunk([delta({ content: "" }, "stop")]),
+    chunk([], { prompt_tokens: 42, total_tokens: 42 + tokens, completion_tokens: tokens }),
+    "data: [DONE]\n\n"
+  ]
+}
 
 /** `@smithy/signature-v4`'s checksum interface over node:crypto (HMAC when given a secret). */
 export class Sha256 {

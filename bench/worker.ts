@@ -11,11 +11,22 @@ import {
   makeUnary,
   type StreamContender,
   streamContenders,
+  type Streaming,
+  type Unary,
   type UnaryContender,
   unaryContenders
 } from "./contenders.js"
 import { abortCheck, experimentCaller, isVariant } from "./experiments.js"
-import { argValue, ENDPOINT, SHORT_STREAM_TOKENS, STREAM_TOKENS, streamEndpoint } from "./shared.js"
+import { chatContenders, peerStreamContenders, peerUnaryContenders } from "./names.js"
+import {
+  argValue,
+  CHAT_ENDPOINT,
+  chatStreamEndpoint,
+  ENDPOINT,
+  SHORT_STREAM_TOKENS,
+  STREAM_TOKENS,
+  streamEndpoint
+} from "./shared.js"
 
 /** What the orchestrator asks for: a slice of load on one workload. */
 export interface SliceRequest {
@@ -114,16 +125,37 @@ const load = async (
   }
 }
 
-const caller = (contender: string, url: string, transport: string | undefined) => {
-  if ((unaryContenders as ReadonlyArray<string>).includes(contender)) {
-    const client = makeUnary(contender as UnaryContender, { url, transport })
-    const call = () => client.call(ENDPOINT).then(() => ({ units: 1 }))
-    return { call: (_workload: SliceRequest["workload"]) => call, close: client.close }
+/** The peers' contenders, each from its own module, imported only in its worker. */
+const peerUnary = async (contender: string, url: string): Promise<Unary | undefined> => {
+  if (!(peerUnaryContenders as ReadonlyArray<string>).includes(contender)) return undefined
+  return contender === "langchain"
+    ? (await import("./langchain.js")).langchainUnary({ url })
+    : (await import("./languageModel.js")).languageModelUnary({ url })
+}
+
+const peerStreaming = async (contender: string, url: string): Promise<Streaming | undefined> => {
+  if (!(peerStreamContenders as ReadonlyArray<string>).includes(contender)) return undefined
+  return contender === "stream-langchain"
+    ? (await import("./langchain.js")).langchainStream({ url })
+    : (await import("./languageModel.js")).languageModelStream({ url })
+}
+
+const caller = async (contender: string, url: string, transport: string | undefined) => {
+  const chat = chatContenders.includes(contender)
+  const unary = (unaryContenders as ReadonlyArray<string>).includes(contender)
+    ? makeUnary(contender as UnaryContender, { url, transport })
+    : await peerUnary(contender, url)
+  if (unary !== undefined) {
+    const endpoint = chat ? CHAT_ENDPOINT : ENDPOINT
+    const call = () => unary.call(endpoint).then(() => ({ units: 1 }))
+    return { call: (_workload: SliceRequest["workload"]) => call, close: unary.close }
   }
-  if ((streamContenders as ReadonlyArray<string>).includes(contender)) {
-    const client = makeStreaming(contender as StreamContender, { url, transport })
+  const client = (streamContenders as ReadonlyArray<string>).includes(contender)
+    ? makeStreaming(contender as StreamContender, { url, transport })
+    : await peerStreaming(contender, url)
+  if (client !== undefined) {
     const stream = (tokens: number) => {
-      const endpoint = streamEndpoint(tokens)
+      const endpoint = chat ? chatStreamEndpoint(tokens) : streamEndpoint(tokens)
       return () =>
         client.call(endpoint).then((result) => {
           if (result.events !== tokens) throw new Error(`expected ${tokens} events, got ${result.events}`)
@@ -141,7 +173,7 @@ const caller = (contender: string, url: string, transport: string | undefined) =
   throw new Error(`unknown contender ${contender}`)
 }
 
-const main = () => {
+const main = async () => {
   const argv = process.argv.slice(2)
   const contender = argValue(argv, "--contender") ?? ""
   const url = argValue(argv, "--url")
@@ -149,7 +181,10 @@ const main = () => {
   if (url === undefined || process.send === undefined) throw new Error("run by bench/run.ts (IPC and --url)")
   const send = (message: SliceResult | FinalReport | AbortCheckResult | { readonly type: "ready" }) =>
     process.send!(message)
-  const client = caller(contender, url, transport)
+  // Never outlive the orchestrator.
+  process.on("disconnect", () => setTimeout(() => process.exit(0), 100).unref())
+  setTimeout(() => process.exit(2), 10 * 60_000).unref()
+  const client = await caller(contender, url, transport)
   // Work is serialized: one slice at a time, in the order asked.
   let queue = Promise.resolve()
   process.on("message", (message: SliceRequest | AbortCheckRequest | { readonly type: "finish" }) => {
@@ -166,10 +201,10 @@ const main = () => {
       }
     })
   })
-  // Never outlive the orchestrator.
-  process.on("disconnect", () => setTimeout(() => process.exit(0), 100).unref())
-  setTimeout(() => process.exit(2), 10 * 60_000).unref()
   send({ type: "ready" })
 }
 
-main()
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+  process.exit(1)
+})
