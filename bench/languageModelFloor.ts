@@ -18,7 +18,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as SagemakerClient from "../src/SagemakerClient.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
 import * as SagemakerLanguageModel from "../src/SagemakerLanguageModel.js"
-import { argValue, CHAT_RESPONSE, median, PROMPT, UNARY_RESPONSE } from "./shared.js"
+import { argValue, CHAT_RESPONSE, cpuPerCall, PROMPT, UNARY_RESPONSE } from "./shared.js"
 
 const argv = process.argv.slice(2)
 const calls = Number(argValue(argv, "--calls") ?? "20000")
@@ -77,21 +77,7 @@ const contenders = {
     floor.runPromise(LanguageModel.generateText({ prompt: PROMPT }))
 } as const
 
-const measure = async (call: () => Promise<unknown>, n: number) => {
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < n; i++) await call()
-  const used = process.cpuUsage(cpu)
-  return (used.user + used.system) / n
-}
-
-for (const call of Object.values(contenders)) await measure(call, 2000)
-const samples: Record<string, Array<number>> = {}
-for (let round = 0; round < rounds; round++) {
-  for (const [name, call] of Object.entries(contenders)) {
-    ;(samples[name] ??= []).push(await measure(call, calls / rounds))
-  }
-}
-const us = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+const us = await cpuPerCall(contenders, calls, rounds)
 const run = us["SagemakerGenerator.run"]!
 const lm = us["generateText through SagemakerLanguageModel"]!
 const lmFloor = us["generateText through a constant provider (@effect/ai's floor)"]!

@@ -196,3 +196,28 @@ export const runReport = (main: () => Promise<unknown>): void => {
     }
   )
 }
+
+/**
+ * CPU per call of each contender, in microseconds: a warm-up of each, then `rounds` interleaved
+ * rounds of `calls / rounds` calls each, the median of the rounds (one process: noise falls on all).
+ */
+export const cpuPerCall = async (
+  contenders: Readonly<Record<string, () => Promise<unknown>>>,
+  calls: number,
+  rounds: number
+): Promise<Record<string, number>> => {
+  const measure = async (call: () => Promise<unknown>, n: number) => {
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < n; i++) await call()
+    const used = process.cpuUsage(cpu)
+    return (used.user + used.system) / n
+  }
+  for (const call of Object.values(contenders)) await measure(call, 2000)
+  const samples: Record<string, Array<number>> = {}
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, call] of Object.entries(contenders)) {
+      ;(samples[name] ??= []).push(await measure(call, calls / rounds))
+    }
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+}

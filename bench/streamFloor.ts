@@ -12,7 +12,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import * as SagemakerClient from "../src/SagemakerClient.js"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
-import { argValue, median, PROMPT, tgiEvents } from "./shared.js"
+import { argValue, cpuPerCall, PROMPT, tgiEvents } from "./shared.js"
 
 const argv = process.argv.slice(2)
 const calls = Number(argValue(argv, "--calls") ?? "20000")
@@ -47,21 +47,7 @@ const contenders = {
   "Stream.fromIterable of the same bytes, drained": () => bare.runPromise(Stream.runDrain(Stream.fromIterable(parts)))
 } as const
 
-const measure = async (call: () => Promise<unknown>, n: number) => {
-  const cpu = process.cpuUsage()
-  for (let i = 0; i < n; i++) await call()
-  const used = process.cpuUsage(cpu)
-  return (used.user + used.system) / n
-}
-
-for (const call of Object.values(contenders)) await measure(call, 2000)
-const samples: Record<string, Array<number>> = {}
-for (let round = 0; round < rounds; round++) {
-  for (const [name, call] of Object.entries(contenders)) {
-    ;(samples[name] ??= []).push(await measure(call, calls / rounds))
-  }
-}
-const us = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
+const us = await cpuPerCall(contenders, calls, rounds)
 const lines = [
   `### Stream fixed CPU per call, in memory (${calls} calls, ${rounds} rounds, medians)`,
   "",

@@ -27,7 +27,7 @@ import * as Secret from "../Secret.js"
 import { type UsageError, usageError } from "./args.js"
 import type { AsyncSettings, ItemsFailed, Plan, Settings } from "./batch.js"
 import * as BatchInput from "./batchInput.js"
-import { drawProgress, plural, resultLine, start } from "./batchRun.js"
+import { allRead, countOutcome, drawProgress, plural, resultLine, start } from "./batchRun.js"
 import type * as Checkpoint from "./checkpoint.js"
 import { connectClient, EMULATOR_ENDPOINT } from "./connect.js"
 import * as Progress from "./progress.js"
@@ -206,23 +206,13 @@ export const run = (
           tally.done++
           // A submission that failed has no handle: nothing was collected for it.
           if (awaiting.delete(event.id) || handles.has(event.id)) tally.async.collected++
-          if (outcome._tag === "Success") {
-            tally.succeeded++
-          } else {
-            tally.failed++
-            tally.failedByTag.set(outcome.error._tag, (tally.failedByTag.get(outcome.error._tag) ?? 0) + 1)
-          }
+          countOutcome(tally, outcome)
         }))
       ),
       Effect.provideService(SagemakerAsync.SagemakerAsync, service),
       Effect.onExit((exit) => finish(Exit.isFailure(exit)))
     )
     if (readError !== undefined) return yield* readError
-    if (sent !== plan.todo) {
-      return yield* new BatchInput.InputError({
-        message: `${scanned.name} changed during the run: ${plan.todo} items were to be sent, ${sent} were read; ` +
-          `the same command again finishes the rest`
-      })
-    }
+    yield* allRead(scanned.name, plan.todo, sent)
     return yield* started.outcome(tally.failed)
   })

@@ -106,6 +106,28 @@ export const start = (
     return { note, outcome } satisfies Started
   })
 
+/** An item's outcome, in the tally. */
+export const countOutcome = (
+  tally: { succeeded: number; failed: number; readonly failedByTag: Map<string, number> },
+  outcome: SagemakerBatch.Outcome
+): void => {
+  if (outcome._tag === "Success") {
+    tally.succeeded++
+  } else {
+    tally.failed++
+    tally.failedByTag.set(outcome.error._tag, (tally.failedByTag.get(outcome.error._tag) ?? 0) + 1)
+  }
+}
+
+/** Every item planned was read: otherwise the input changed under the run. */
+export const allRead = (name: string, todo: number, sent: number): Effect.Effect<void, BatchInput.InputError> =>
+  sent === todo ? Effect.void : Effect.fail(
+    new BatchInput.InputError({
+      message: `${name} changed during the run: ${todo} items were to be sent, ${sent} were read; ` +
+        `the same command again finishes the rest`
+    })
+  )
+
 /**
  * Draws `tally` on stderr every interval while the run goes (unless `--quiet`); `finish` stops
  * that and writes the summary.
@@ -207,23 +229,13 @@ export const run = (
           tally.done++
           // Requests sent again, counted from the results: every one of them was sent.
           tally.retried += result.attempts - 1
-          if (outcome._tag === "Success") {
-            tally.succeeded++
-          } else {
-            tally.failed++
-            tally.failedByTag.set(outcome.error._tag, (tally.failedByTag.get(outcome.error._tag) ?? 0) + 1)
-          }
+          countOutcome(tally, outcome)
         }))
       ),
       Effect.provideService(SagemakerGenerator.SagemakerGenerator, generator),
       Effect.onExit((exit) => finish(Exit.isFailure(exit)))
     )
     if (readError !== undefined) return yield* readError
-    if (sent !== plan.todo) {
-      return yield* new BatchInput.InputError({
-        message: `${scanned.name} changed during the run: ${plan.todo} items were to be sent, ${sent} were read; ` +
-          `the same command again finishes the rest`
-      })
-    }
+    yield* allRead(scanned.name, plan.todo, sent)
     return yield* started.outcome(tally.failed)
   })
