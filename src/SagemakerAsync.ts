@@ -39,7 +39,7 @@ import { timedOut, unexpectedResponse } from "./internal/client/errorTable.js"
 import * as Routing from "./internal/client/routing.js"
 import * as RequestBody from "./internal/container/requestBody.js"
 import { MAX_ASYNC_INLINE_BODY_BYTES, MAX_ASYNC_PAYLOAD_BYTES } from "./internal/limits.js"
-import { withPolicy } from "./internal/policy/retryPolicy.js"
+import { policyPerCall } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import * as Payload from "./Payload.js"
@@ -326,6 +326,7 @@ export const make = (
     })
     const poller = yield* Poller.make(s3, settings.poll)
     const format = options.requestFormat ?? "haystack"
+    const policyOf = policyPerCall(model, settings.request)
 
     const submit: Service["submit"] = (prompt, generationKwargs, submitOptions) =>
       Effect.gen(function*() {
@@ -370,9 +371,7 @@ export const make = (
           })
         })
         const submittedAt = yield* Clock.currentTimeMillis
-        const response = yield* withPolicy({ endpointName: model, timeout: request.timeout, retry: request.retry })(
-          send
-        )
+        const response = yield* policyOf(request)(send)
         const inferenceId = response.inferenceId ?? request.routing.inferenceId
         if (inferenceId === undefined || response.outputLocation === undefined) {
           return yield* unexpectedResponse(

@@ -20,7 +20,7 @@ import * as StreamDecoder from "./internal/container/streamDecoder.js"
 import * as HaystackClientOptions from "./internal/haystack/clientOptions.js"
 import * as HaystackDefaults from "./internal/haystack/defaults.js"
 import * as Serialization from "./internal/haystack/serialization.js"
-import { withPolicy } from "./internal/policy/retryPolicy.js"
+import { policyPerCall } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
@@ -347,13 +347,7 @@ export const make = (
     const model = settings.model
     const requestFormat = options.requestFormat ?? "haystack"
     const metrics = Metrics.recorder(requestFormat === "chat" ? "chat" : "text_completion", model)
-    const layerPolicy = withPolicy({ endpointName: model, timeout: settings.request.timeout, retry: options.retry })
-    /** The layer's policy, unless the call brings its own timeout or retry. */
-    const policyOf = (request: Settings.RequestSettings) =>
-      request === settings.request ||
-        (request.timeout === settings.request.timeout && request.retry === settings.request.retry)
-        ? layerPolicy
-        : withPolicy({ endpointName: model, timeout: request.timeout, retry: request.retry })
+    const policyOf = policyPerCall(model, settings.request)
 
     /** The kwargs and request settings of a call, checked; `Left` names what is wrong. */
     const prepare = (

@@ -64,7 +64,7 @@ import { makeResponse } from "./internal/languageModel/response.js"
 import { StreamParts } from "./internal/languageModel/streamParts.js"
 import * as LanguageModelTelemetry from "./internal/languageModel/telemetry.js"
 import * as WholeAnswer from "./internal/languageModel/wholeAnswer.js"
-import { withPolicy } from "./internal/policy/retryPolicy.js"
+import { policyPerCall } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import { decodeStream, gatherWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
@@ -351,12 +351,7 @@ export const make = (
     const settings = yield* validate(options)
     const client = yield* SagemakerClient.SagemakerClient
     const { endpointName } = settings
-    const layerPolicy = withPolicy({ endpointName, timeout: settings.request.timeout, retry: settings.request.retry })
-    /** The layer's policy, unless the call brings its own timeout or retry (as the generator decides). */
-    const policyOf = (request: Settings.RequestSettings) =>
-      request.timeout === settings.request.timeout && request.retry === settings.request.retry
-        ? layerPolicy
-        : withPolicy({ endpointName, timeout: request.timeout, retry: request.retry })
+    const policyOf = policyPerCall(endpointName, settings.request)
     const metrics = Metrics.recorder("chat", endpointName)
     const target = (method: string, operation: "invoke" | "stream"): Errors.RequestTarget => ({
       endpointName,

@@ -130,3 +130,18 @@ export const isCapacitySignal = (error: SagemakerError): boolean => {
       return false
   }
 }
+
+/**
+ * The policy of each call of a service: the layer's, built once, unless the call brings its own
+ * timeout or retry (then one of its own).
+ */
+export const policyPerCall = (
+  endpointName: string,
+  layer: { readonly timeout: Duration.Duration | undefined; readonly retry: RetryOption | undefined }
+) => {
+  const layerPolicy = withPolicy({ endpointName, timeout: layer.timeout, retry: layer.retry })
+  return (call: { readonly timeout: Duration.Duration | undefined; readonly retry: RetryOption | undefined }) =>
+    call === layer || (call.timeout === layer.timeout && call.retry === layer.retry)
+      ? layerPolicy
+      : withPolicy({ endpointName, timeout: call.timeout, retry: call.retry })
+}
