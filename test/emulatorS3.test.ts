@@ -23,12 +23,13 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { createHash, createHmac, randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import * as Http from "node:http"
 import { Readable } from "node:stream"
 import { crc32 } from "node:zlib"
 import * as AwsChunked from "../src/emulator/internal/awsChunked.js"
 import * as S3Store from "../src/emulator/internal/s3Store.js"
+import { Sha256 } from "../src/emulator/internal/sigv4.js"
 import * as SagemakerEmulator from "../src/emulator/SagemakerEmulator.js"
 import * as SagemakerAsync from "../src/SagemakerAsync.js"
 import * as SagemakerClient from "../src/SagemakerClient.js"
@@ -138,35 +139,6 @@ const chunkedHeaders = (host: string, body: Buffer, decodedLength: number): Reco
   "x-amz-trailer": "x-amz-checksum-crc32",
   "x-amz-decoded-content-length": String(decodedLength)
 })
-
-type SourceData = string | ArrayBuffer | ArrayBufferView
-
-const bytesOf = (data: SourceData): string | Uint8Array =>
-  typeof data === "string"
-    ? data
-    : ArrayBuffer.isView(data)
-    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    : new Uint8Array(data)
-
-/** The smithy `Checksum` contract over node:crypto, for signing raw requests in tests. */
-class Sha256 {
-  private hash
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.fresh()
-  }
-  private fresh() {
-    return this.secret === undefined ? createHash("sha256") : createHmac("sha256", bytesOf(this.secret))
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data))
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()))
-  }
-  reset(): void {
-    this.hash = this.fresh()
-  }
-}
 
 const hostOf = (url: string): string => new URL(url).host
 

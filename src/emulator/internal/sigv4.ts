@@ -20,8 +20,8 @@ const toBytes = (data: SourceData): string | Uint8Array =>
     ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     : new Uint8Array(data)
 
-/** The smithy `Checksum` contract over node:crypto: SHA-256, or HMAC-SHA-256 when given a secret. */
-class Sha256 {
+/** The smithy `Checksum` contract over node:crypto: SHA-256, or HMAC-SHA-256 when given a secret. @internal */
+export class Sha256 {
   private hash: Hash | Hmac
   constructor(private readonly secret?: SourceData) {
     this.hash = this.fresh()
