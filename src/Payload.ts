@@ -460,41 +460,49 @@ export const decodeResponse = (
   bytes: Uint8Array,
   maxBytes: number = MAX_RESPONSE_BYTES
 ): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> =>
-  Effect.suspend((): Effect.Effect<GenerationResult, SagemakerResponseError | SagemakerInferenceError> => {
-    const refuse = (detail: string, body: string) =>
-      Effect.fail(unexpectedResponse(endpointName, detail, truncate(body)))
-    if (bytes.length > maxBytes) {
-      return Effect.fail(responseTooLarge(
-        endpointName,
-        bytes.length,
-        `${decodeLossy.decode(bytes.subarray(0, MAX_BODY_IN_ERROR))}… (${bytes.length} bytes)`
-      ))
-    }
-    let text: string
-    try {
-      text = decodeUtf8.decode(bytes)
-    } catch {
-      return refuse("body: not valid UTF-8", Buffer.from(bytes.subarray(0, MAX_BODY_IN_ERROR)).toString("latin1"))
-    }
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch (error) {
-      return refuse(`body: not JSON (${(error as Error).message})`, text)
-    }
-    if (mayHoldProtoKey(text)) dropProtoKeys(json)
-    const containerError = containerErrorIn(json)
-    if (containerError !== undefined) return Effect.fail(containerReportedError(endpointName, containerError))
-    return Either.match(decodeBody(json), {
-      onLeft: () => {
-        const embeddings = looksLikeEmbeddings(json)
-        return refuse(
-          embeddings === undefined
-            ? explain(json)
-            : `the body looks like an embeddings response (${embeddings}), not generated text`,
-          text
-        )
-      },
-      onRight: (body) => Effect.succeed(normalize(body))
-    })
-  })
+  Effect.suspend(() => decodeResponseEither(endpointName, bytes, maxBytes))
+
+/**
+ * {@link decodeResponse}, at once: the result, or why the body is not one.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeResponseEither = (
+  endpointName: string,
+  bytes: Uint8Array,
+  maxBytes: number = MAX_RESPONSE_BYTES
+): Either.Either<GenerationResult, SagemakerResponseError | SagemakerInferenceError> => {
+  const refuse = (detail: string, body: string) => Either.left(unexpectedResponse(endpointName, detail, truncate(body)))
+  if (bytes.length > maxBytes) {
+    return Either.left(responseTooLarge(
+      endpointName,
+      bytes.length,
+      `${decodeLossy.decode(bytes.subarray(0, MAX_BODY_IN_ERROR))}… (${bytes.length} bytes)`
+    ))
+  }
+  let text: string
+  try {
+    text = decodeUtf8.decode(bytes)
+  } catch {
+    return refuse("body: not valid UTF-8", Buffer.from(bytes.subarray(0, MAX_BODY_IN_ERROR)).toString("latin1"))
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return refuse(`body: not JSON (${(error as Error).message})`, text)
+  }
+  if (mayHoldProtoKey(text)) dropProtoKeys(json)
+  const containerError = containerErrorIn(json)
+  if (containerError !== undefined) return Either.left(containerReportedError(endpointName, containerError))
+  const decoded = decodeBody(json)
+  if (Either.isRight(decoded)) return Either.right(normalize(decoded.right))
+  const embeddings = looksLikeEmbeddings(json)
+  return refuse(
+    embeddings === undefined
+      ? explain(json)
+      : `the body looks like an embeddings response (${embeddings}), not generated text`,
+    text
+  )
+}

@@ -387,11 +387,13 @@ export const make = (
 
     // A pipeline rather than `Effect.gen`, and the request attributes given to the span when it is
     // made: `run` is the hot path. Nothing is done until the Effect runs (the body is encoded per run).
-    const invokeNow = (
+    const invokeNow = <A extends GenerationResult>(
       prompt: unknown,
       generationKwargs: unknown,
-      requestOptions: unknown
-    ): Effect.Effect<InvocationResult, SagemakerError> => {
+      requestOptions: unknown,
+      traced: boolean,
+      project: (result: GenerationResult, response: SagemakerClient.InvokeResponse) => A
+    ): Effect.Effect<A, SagemakerError> => {
       const prepared = prepare(prompt, generationKwargs, requestOptions, "invoke")
       if (Either.isLeft(prepared)) {
         return Effect.fail(prepared.left).pipe(
@@ -408,52 +410,61 @@ export const make = (
           Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
         )
       }
-      const generated = policyOf(request)(client.invokeEndpoint({
-        endpointName: model,
-        body: encoded.right,
-        contentType: "application/json",
-        accept: "application/json",
-        customAttributes: request.customAttributesHeader,
-        ...request.routing
-      })).pipe(Effect.flatMap((response) =>
-        Effect.map(Payload.decodeResponse(model, response.body), (result): InvocationResult => ({
-          replies: result.replies,
-          meta: result.meta,
-          invocation: {
-            invokedProductionVariant: response.invokedProductionVariant,
-            newSessionId: response.newSessionId,
-            closedSessionId: response.closedSessionId,
-            customAttributes: response.customAttributes,
-            requestId: response.requestId
-          }
-        }))
-      ))
       const started = performance.now()
-      const measured = Effect.tapBoth(generated, {
-        onSuccess: (result) =>
-          Effect.sync(() => {
+      // One step after the call: decoding, the metrics and the result, each a plain function.
+      const measured = Effect.matchEffect(
+        policyOf(request)(client.invokeEndpoint({
+          endpointName: model,
+          body: encoded.right,
+          contentType: "application/json",
+          accept: "application/json",
+          customAttributes: request.customAttributesHeader,
+          ...request.routing
+        })),
+        {
+          onFailure: (error) => {
+            metrics.failure((performance.now() - started) / 1000, error._tag)
+            return Effect.fail(error)
+          },
+          onSuccess: (response) => {
+            const decoded = Payload.decodeResponseEither(model, response.body)
+            if (Either.isLeft(decoded)) {
+              metrics.failure((performance.now() - started) / 1000, decoded.left._tag)
+              return Effect.fail(decoded.left)
+            }
+            const result = decoded.right
             const usage = Fields.usageOf(result.meta[0] ?? {})
             metrics.success((performance.now() - started) / 1000, usage?.inputTokens, usage?.outputTokens)
-          }),
-        onFailure: (error) =>
-          Effect.sync(() => metrics.failure((performance.now() - started) / 1000, error._tag))
-      })
-      return Telemetry.whenTraced(
-        () =>
-          measured.pipe(
-            Effect.tap(Telemetry.annotateResponse),
-            Effect.tapError(recordErrorType),
-            Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
-          ),
-        measured
+            return Effect.succeed(project(result, response))
+          }
+        }
       )
+      return traced
+        ? measured.pipe(
+          Effect.tap(Telemetry.annotateResponse),
+          Effect.tapError(recordErrorType),
+          Effect.withSpan("SagemakerGenerator.run", runSpan(Telemetry.requestAttributes(spanModel, parameters)))
+        )
+        : measured
     }
+    const withMetadata = (result: GenerationResult, response: SagemakerClient.InvokeResponse): InvocationResult => ({
+      replies: result.replies,
+      meta: result.meta,
+      invocation: {
+        invokedProductionVariant: response.invokedProductionVariant,
+        newSessionId: response.newSessionId,
+        closedSessionId: response.closedSessionId,
+        customAttributes: response.customAttributes,
+        requestId: response.requestId
+      }
+    })
     const runWithMetadata: Service["runWithMetadata"] = (prompt, generationKwargs, request) =>
-      Effect.suspend(() => invokeNow(prompt, generationKwargs, request))
+      Effect.withFiberRuntime((fiber) =>
+        invokeNow(prompt, generationKwargs, request, Telemetry.isTraced(fiber), withMetadata)
+      )
     const run: Service["run"] = (prompt, generationKwargs, request) =>
-      Effect.map(
-        runWithMetadata(prompt, generationKwargs, request),
-        (result): GenerationResult => ({ replies: result.replies, meta: result.meta })
+      Effect.withFiberRuntime((fiber) =>
+        invokeNow(prompt, generationKwargs, request, Telemetry.isTraced(fiber), (result) => result)
       )
 
     const decoderOptions = {

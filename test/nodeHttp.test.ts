@@ -57,7 +57,7 @@ const serve = (
       })
   ).pipe(Effect.map(({ state }) => state))
 
-const post = (port: number, headers: Record<string, string> = {}): NodeHttp.Request => ({
+const request = (port: number, headers: Record<string, string> = {}): NodeHttp.Request => ({
   method: "POST",
   hostname: "127.0.0.1",
   port,
@@ -65,6 +65,9 @@ const post = (port: number, headers: Record<string, string> = {}): NodeHttp.Requ
   headers: { "content-type": "application/json", ...headers },
   body: new TextEncoder().encode("{}")
 })
+
+/** The preparer of a request that needs no signing. */
+const post = (port: number, headers: Record<string, string> = {}) => () => Promise.resolve(request(port, headers))
 
 const agent = NodeHttp.makeAgent("http:", 4)
 
@@ -159,6 +162,58 @@ describe("nodeHttp.exchange", () => {
       yield* Fiber.interrupt(fiber)
       yield* waitFor(() => server.aborted() === 1)
       assert.strictEqual(server.aborted(), 1)
+    }))
+})
+
+describe("nodeHttp.exchange: the request is prepared when the effect runs", () => {
+  it.scopedLive("each run prepares its own request (a retry is signed anew)", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((req, res) => res.end(req.headers["x-run"]))
+      let runs = 0
+      const exchange = NodeHttp.exchange(
+        yield* agent,
+        () => Promise.resolve(request(server.port, { "x-run": String(++runs) })),
+        1024
+      )
+      assert.strictEqual(runs, 0)
+      const first = yield* exchange
+      const second = yield* exchange
+      assert.deepStrictEqual(
+        [new TextDecoder().decode(first.body), new TextDecoder().decode(second.body)],
+        ["1", "2"]
+      )
+    }))
+
+  it.scopedLive("a preparer that rejects or throws fails as NotPrepared with its cause, and nothing is sent", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => res.end())
+      const pool = yield* agent
+      const cause = new Error("no credentials")
+      const rejected = () => Promise.reject(cause)
+      const thrown = () => {
+        throw cause
+      }
+      for (const prepare of [rejected, thrown]) {
+        const exit = yield* Effect.exit(NodeHttp.exchange(pool, prepare, 1024))
+        assert.deepStrictEqual(
+          Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined,
+          { _tag: "NotPrepared", cause }
+        )
+      }
+      assert.strictEqual(server.connections(), 0)
+    }))
+
+  it.scopedLive("interrupted while the request is prepared, it is never sent", () =>
+    Effect.gen(function*() {
+      const server = yield* serve((_, res) => res.end())
+      let release: (request: NodeHttp.Request) => void = () => {}
+      const pending = new Promise<NodeHttp.Request>((resolve) => release = resolve)
+      const fiber = yield* Effect.fork(NodeHttp.exchange(yield* agent, () => pending, 1024))
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      release(request(server.port))
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(server.connections(), 0)
     }))
 })
 

@@ -90,12 +90,14 @@ export const forCall = (
   base: RequestSettings,
   request: unknown,
   operation: Routing.Operation
-): Either.Either<RequestSettings, SagemakerValidationError> =>
-  Either.gen(function*() {
-    if (request == null) {
-      if (operation === "stream") yield* checkRouting({ sessionId: base.routing.sessionId }, "stream")
-      return base
-    }
+): Either.Either<RequestSettings, SagemakerValidationError> => {
+  // Most calls bring no options: no generator for them, this runs on every call.
+  if (request == null) {
+    return operation === "stream"
+      ? Either.map(checkRouting({ sessionId: base.routing.sessionId }, "stream"), () => base)
+      : Either.right(base)
+  }
+  return Either.gen(function*() {
     if (typeof request !== "object" || Array.isArray(request)) {
       return yield* fail("request", `must be an object of request options, got ${describe(request)}`)
     }
@@ -121,3 +123,4 @@ export const forCall = (
       retry: given.retry === undefined ? base.retry : given.retry
     }
   })
+}

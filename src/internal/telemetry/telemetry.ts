@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Tracer from "effect/Tracer"
 import type { GenerationResult } from "../../Payload.js"
 import * as Fields from "../container/fields.js"
@@ -66,5 +67,7 @@ const builtInTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, T
 export const whenTraced = <A, E, R>(
   traced: () => Effect.Effect<A, E, R>,
   untraced: Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime((fiber) => fiber.currentTracer === builtInTracer ? untraced : traced())
+): Effect.Effect<A, E, R> => Effect.withFiberRuntime((fiber) => isTraced(fiber) ? traced() : untraced)
+
+/** Whether `fiber` runs under a tracer other than Effect's built-in one (see {@link whenTraced}). */
+export const isTraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean => fiber.currentTracer !== builtInTracer

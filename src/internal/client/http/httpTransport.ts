@@ -53,6 +53,7 @@ import { fromSdkError } from "../sdk/sdkErrors.js"
 import { EventStreamDecoder } from "./eventStream.js"
 import { errorResponse, requestIdOf, unreadableResponse } from "./httpErrors.js"
 import * as NodeHttp from "./nodeHttp.js"
+import { Sha256 } from "./sha256.js"
 
 /** What the transport needs from the SDK transport's set-up. */
 export interface Options {
@@ -191,9 +192,9 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     const signer = new SignatureV4({
       service: "sagemaker",
       region: options.region,
-      // The SDK's providers: its memoized, refreshing credential chain and its hash.
+      // The SDK's memoized, refreshing credential chain; node's hash, each used once (sha256.ts).
       credentials: config.credentials,
-      sha256: config.sha256,
+      sha256: Sha256,
       uriEscapePath: true,
       applyChecksum: true
     })
@@ -220,37 +221,33 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       return true
     }
 
-    /** Signs one request (headers in wire order); fails as the SDK transport does. */
-    const sign = (
+    /** The preparer of one request: signs it (headers in wire order) each time it is called. */
+    const signing = (
       endpointName: string,
       operation: "invocations" | "invocations-response-stream" | "async-invocations",
       headers: Record<string, string>,
       body: Uint8Array
-    ): Effect.Effect<NodeHttp.Request, InvokeError> =>
-      Effect.tryPromise({
-        try: async () => {
-          const signed = await signer.sign({
-            method: "POST",
-            protocol: endpoint.protocol,
-            hostname: endpoint.hostname,
-            ...(port === undefined ? {} : { port }),
-            path: `${basePath}/endpoints/${encodeLabel(endpointName)}/${operation}`,
-            query,
-            headers,
-            body
-          }, clock.offset === 0 ? undefined : { signingDate: new Date(Date.now() + clock.offset) })
-          return {
-            method: "POST",
-            hostname: endpoint.hostname,
-            port,
-            path: `${signed.path}${search}`,
-            headers: signed.headers,
-            body
-          }
-        },
-        // The credential chain is the SDK's: its failures read as on the SDK transport.
-        catch: (error) => fromSdkError(endpointName, error)
-      })
+    ) =>
+    async (): Promise<NodeHttp.Request> => {
+      const signed = await signer.sign({
+        method: "POST",
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname,
+        ...(port === undefined ? {} : { port }),
+        path: `${basePath}/endpoints/${encodeLabel(endpointName)}/${operation}`,
+        query,
+        headers,
+        body
+      }, clock.offset === 0 ? undefined : { signingDate: new Date(Date.now() + clock.offset) })
+      return {
+        method: "POST",
+        hostname: endpoint.hostname,
+        port,
+        path: `${signed.path}${search}`,
+        headers: signed.headers,
+        body
+      }
+    }
 
     /**
      * A failed exchange as its tagged error: no response is a transport failure; a body cut short
@@ -258,6 +255,8 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
      * without holding it (announced: unread; otherwise read up to the limit).
      */
     const exchangeFailure = (endpointName: string, failure: NodeHttp.ExchangeFailure): InvokeError => {
+      // The credential chain is the SDK's: its failures read as on the SDK transport.
+      if (failure._tag === "NotPrepared") return fromSdkError(endpointName, failure.cause)
       if (failure._tag === "NoResponse") return classify(endpointName, { _tag: "Transport", cause: failure.cause })
       const body = failure.failure
       return body._tag === "TooLarge"
@@ -285,71 +284,70 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       return headers
     }
 
-    /** One signed exchange with its whole answer; a refusal for clock skew is signed again, once. */
-    const exchange = (
+    /**
+     * One signed exchange with its whole answer, read by `answer` when it succeeded; a refusal for
+     * clock skew is signed again, once. One step after the wait: this runs on every call.
+     */
+    const exchange = <A>(
       name: string,
       operation: "invocations" | "async-invocations",
       headers: Record<string, string>,
       body: Uint8Array,
+      answer: (response: NodeHttp.Response) => Effect.Effect<A, InvokeError>,
       skewRetried = false
-    ): Effect.Effect<NodeHttp.Response, InvokeError> =>
-      sign(name, operation, headers, body).pipe(
-        Effect.flatMap((signed) =>
-          Effect.mapError(
-            NodeHttp.exchange(agent, signed, MAX_BODY_BYTES),
-            (failure) => exchangeFailure(name, failure)
-          )
-        ),
-        Effect.flatMap((response) => {
-          if (response.status < 300) return Effect.succeed(response)
+    ): Effect.Effect<A, InvokeError> =>
+      Effect.matchEffect(NodeHttp.exchange(agent, signing(name, operation, headers, body), MAX_BODY_BYTES), {
+        onFailure: (failure) => Effect.fail(exchangeFailure(name, failure)),
+        onSuccess: (response) => {
+          if (response.status < 300) return answer(response)
           const failure = errorResponse(response.status, response.headers, response.body)
           if (!skewRetried && correctClock(failure, response.headers)) {
-            return exchange(name, operation, headers, body, true)
+            return exchange(name, operation, headers, body, answer, true)
           }
           return Effect.fail(classify(name, failure))
-        })
-      )
+        }
+      })
+
+    const invokeAnswer = (response: NodeHttp.Response): Effect.Effect<InvokeResponse> => {
+      const headers = response.headers
+      return Effect.succeed({
+        body: response.body,
+        contentType: headers["content-type"],
+        invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
+        customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
+        newSessionId: headers["x-amzn-sagemaker-new-session-id"],
+        closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
+        requestId: requestIdOf(headers)
+      })
+    }
 
     const invokeEndpoint = (request: InvokeRequest): Effect.Effect<InvokeResponse, InvokeError> =>
       exchange(
         request.endpointName,
         "invocations",
         baseHeaders(request, { accept: request.accept }, "invoke"),
-        request.body
+        request.body,
+        invokeAnswer
       )
-        .pipe(Effect.map((response) => {
-          const headers = response.headers
-          return {
-            body: response.body,
-            contentType: headers["content-type"],
-            invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
-            customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
-            newSessionId: headers["x-amzn-sagemaker-new-session-id"],
-            closedSessionId: headers["x-amzn-sagemaker-closed-session-id"],
-            requestId: requestIdOf(headers)
-          }
-        }))
 
     const invokeEndpointAsync = (request: AsyncRequest): Effect.Effect<AsyncResponse, InvokeError> => {
       const name = request.endpointName
       const body = request.body ?? EMPTY
-      return exchange(name, "async-invocations", asyncHeaders(request, endpoint.host), body).pipe(
-        Effect.flatMap((response) => {
-          const headers = response.headers
-          const inferenceId = inferenceIdOf(response.body)
-          return inferenceId === null
-            ? Effect.fail(classify(
-              name,
-              unreadableResponse(response.status, headers, "the InvokeEndpointAsync answer is not JSON")
-            ))
-            : Effect.succeed({
-              inferenceId,
-              outputLocation: headers["x-amzn-sagemaker-outputlocation"],
-              failureLocation: headers["x-amzn-sagemaker-failurelocation"],
-              requestId: requestIdOf(headers)
-            })
-        })
-      )
+      return exchange(name, "async-invocations", asyncHeaders(request, endpoint.host), body, (response) => {
+        const headers = response.headers
+        const inferenceId = inferenceIdOf(response.body)
+        return inferenceId === null
+          ? Effect.fail(classify(
+            name,
+            unreadableResponse(response.status, headers, "the InvokeEndpointAsync answer is not JSON")
+          ))
+          : Effect.succeed({
+            inferenceId,
+            outputLocation: headers["x-amzn-sagemaker-outputlocation"],
+            failureLocation: headers["x-amzn-sagemaker-failurelocation"],
+            requestId: requestIdOf(headers)
+          })
+      })
     }
 
     /**
@@ -363,7 +361,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.gen(function*() {
         const name = request.endpointName
-        const signed = yield* sign(
+        const signed = signing(
           name,
           "invocations-response-stream",
           baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, "stream"),

@@ -66,10 +66,12 @@ export type BodyFailure =
   | { readonly _tag: "TooLarge"; readonly bytes: string }
 
 /**
- * Why an exchange failed: no response (refused, reset, DNS: node's error), or a response whose
- * body could not be read.
+ * Why an exchange failed: the request could not be prepared (its signing failed: the cause is the
+ * preparer's), no response (refused, reset, DNS: node's error), or a response whose body could
+ * not be read.
  */
 export type ExchangeFailure =
+  | { readonly _tag: "NotPrepared"; readonly cause: unknown }
   | { readonly _tag: "NoResponse"; readonly cause: Error }
   | {
     readonly _tag: "BodyFailed"
@@ -248,55 +250,98 @@ const send = (
   return outgoing
 }
 
-/** Sends the request and reads the whole response, at most `maxBytes` of body. */
+/**
+ * Makes the request each time the effect runs (a retry signs anew), then sends it once it is
+ * ready; `onRequest` is called with the request, or `onFailure` with why it could not be made.
+ * One callback chain, no Effect in between: signing and sending are one wait of the fiber. Until
+ * `cancelled()`, nothing is sent.
+ */
+const whenPrepared = (
+  prepare: () => Promise<Request>,
+  cancelled: () => boolean,
+  onRequest: (request: Request) => void,
+  onFailure: (failure: ExchangeFailure) => void
+): void => {
+  let preparing: Promise<Request>
+  try {
+    preparing = prepare()
+  } catch (cause) {
+    return onFailure({ _tag: "NotPrepared", cause })
+  }
+  preparing.then(
+    (request) => {
+      if (!cancelled()) onRequest(request)
+    },
+    (cause: unknown) => {
+      if (!cancelled()) onFailure({ _tag: "NotPrepared", cause })
+    }
+  )
+}
+
+/**
+ * Prepares the request, sends it and reads the whole response, at most `maxBytes` of body.
+ * Interruption destroys the request, or keeps one still being prepared from being sent.
+ */
 export const exchange = (
   agent: Agent,
-  request: Request,
+  prepare: () => Promise<Request>,
   maxBytes: number
 ): Effect.Effect<Response, ExchangeFailure> =>
   Effect.async<Response, ExchangeFailure>((resume) => {
+    let interrupted = false
     let reader: BodyReader | undefined
-    const outgoing = send(
-      agent,
-      request,
-      (response) => {
-        reader = new BodyReader(response, maxBytes)
-        const status = response.statusCode!
-        reader.whenWhole(
-          (body) => resume(Effect.succeed({ status, headers: headersOf(response), body })),
-          (failure) => resume(Effect.fail({ _tag: "BodyFailed", status, headers: headersOf(response), failure }))
-        )
-      },
-      (cause) => resume(Effect.fail({ _tag: "NoResponse", cause }))
-    )
+    let outgoing: http.ClientRequest | undefined
+    const fail = (failure: ExchangeFailure) => resume(Effect.fail(failure))
+    whenPrepared(prepare, () => interrupted, (request) => {
+      outgoing = send(
+        agent,
+        request,
+        (response) => {
+          reader = new BodyReader(response, maxBytes)
+          const status = response.statusCode!
+          reader.whenWhole(
+            (body) => resume(Effect.succeed({ status, headers: headersOf(response), body })),
+            (failure) => fail({ _tag: "BodyFailed", status, headers: headersOf(response), failure })
+          )
+        },
+        (cause) => fail({ _tag: "NoResponse", cause })
+      )
+    }, fail)
     return Effect.sync(() => {
+      interrupted = true
       if (reader !== undefined) reader.onChange = undefined
       outgoing?.destroy()
     })
   })
 
 /**
- * Sends the request and hands over the response as soon as its head arrived; its body is read
- * through `pull`. Closing the scope before the body ended destroys it.
+ * Prepares the request, sends it and hands over the response as soon as its head arrived; its body
+ * is read through `pull`. Closing the scope before the body ended destroys it.
  */
 export const open = (
   agent: Agent,
-  request: Request
+  prepare: () => Promise<Request>
 ): Effect.Effect<StreamingResponse, ExchangeFailure, Scope.Scope> =>
   Effect.suspend(() => {
     let reader: BodyReader | undefined
     const opened = Effect.async<StreamingResponse, ExchangeFailure>((resume) => {
-      const outgoing = send(
-        agent,
-        request,
-        (response) => {
-          reader = new BodyReader(response, Infinity)
-          resume(Effect.succeed(streaming(response, reader)))
-        },
-        (cause) => resume(Effect.fail({ _tag: "NoResponse", cause }))
-      )
+      let interrupted = false
+      let outgoing: http.ClientRequest | undefined
+      const fail = (failure: ExchangeFailure) => resume(Effect.fail(failure))
+      whenPrepared(prepare, () => interrupted, (request) => {
+        outgoing = send(
+          agent,
+          request,
+          (response) => {
+            reader = new BodyReader(response, Infinity)
+            resume(Effect.succeed(streaming(response, reader)))
+          },
+          (cause) => fail({ _tag: "NoResponse", cause })
+        )
+      }, fail)
       // Interrupted before the head arrived; once it has, the finalizer owns the body.
       return Effect.sync(() => {
+        interrupted = true
         if (reader === undefined) outgoing?.destroy()
       })
     })
