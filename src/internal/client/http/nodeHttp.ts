@@ -1,6 +1,6 @@
 /**
  * The lean transport's wire: one HTTP exchange on node's `http`/`https` with a keep-alive agent,
- * as Effects; a call is one `Effect.async` (send, response, body), a stream one per wait for
+ * as Effects; a call is one `Effect.async` (sign, send, response, body), a stream one per wait for
  * bytes, because `@effect/platform`'s client costs several times more CPU per request
  * (bench/README.md, "Why the internals look as they do"). Interruption destroys the request.
  *
@@ -251,31 +251,36 @@ const send = (
 }
 
 /**
- * Makes the request each time the effect runs (a retry signs anew), then sends it once it is
- * ready; `onRequest` is called with the request, or `onFailure` with why it could not be made.
- * One callback chain, no Effect in between: signing and sending are one wait of the fiber. Until
- * `cancelled()`, nothing is sent.
+ * Makes the request (a retry runs the effect again: it signs anew), then sends it unless
+ * `cancelled()` by then; `onResponse` gets the response, `onFailure` why there is none. One
+ * callback chain, no Effect in between: signing and sending are one wait of the fiber. Returns
+ * the request sent so far, to destroy on interruption.
  */
-const whenPrepared = (
+const prepareAndSend = (
+  agent: Agent,
   prepare: () => Promise<Request>,
   cancelled: () => boolean,
-  onRequest: (request: Request) => void,
+  onResponse: (response: http.IncomingMessage) => void,
   onFailure: (failure: ExchangeFailure) => void
-): void => {
+): () => http.ClientRequest | undefined => {
+  let outgoing: http.ClientRequest | undefined
   let preparing: Promise<Request>
   try {
     preparing = prepare()
   } catch (cause) {
-    return onFailure({ _tag: "NotPrepared", cause })
+    onFailure({ _tag: "NotPrepared", cause })
+    return () => undefined
   }
   preparing.then(
     (request) => {
-      if (!cancelled()) onRequest(request)
+      if (cancelled()) return
+      outgoing = send(agent, request, onResponse, (cause) => onFailure({ _tag: "NoResponse", cause }))
     },
     (cause: unknown) => {
       if (!cancelled()) onFailure({ _tag: "NotPrepared", cause })
     }
   )
+  return () => outgoing
 }
 
 /**
@@ -290,27 +295,19 @@ export const exchange = (
   Effect.async<Response, ExchangeFailure>((resume) => {
     let interrupted = false
     let reader: BodyReader | undefined
-    let outgoing: http.ClientRequest | undefined
     const fail = (failure: ExchangeFailure) => resume(Effect.fail(failure))
-    whenPrepared(prepare, () => interrupted, (request) => {
-      outgoing = send(
-        agent,
-        request,
-        (response) => {
-          reader = new BodyReader(response, maxBytes)
-          const status = response.statusCode!
-          reader.whenWhole(
-            (body) => resume(Effect.succeed({ status, headers: headersOf(response), body })),
-            (failure) => fail({ _tag: "BodyFailed", status, headers: headersOf(response), failure })
-          )
-        },
-        (cause) => fail({ _tag: "NoResponse", cause })
+    const sent = prepareAndSend(agent, prepare, () => interrupted, (response) => {
+      reader = new BodyReader(response, maxBytes)
+      const status = response.statusCode!
+      reader.whenWhole(
+        (body) => resume(Effect.succeed({ status, headers: headersOf(response), body })),
+        (failure) => fail({ _tag: "BodyFailed", status, headers: headersOf(response), failure })
       )
     }, fail)
     return Effect.sync(() => {
       interrupted = true
       if (reader !== undefined) reader.onChange = undefined
-      outgoing?.destroy()
+      sent()?.destroy()
     })
   })
 
@@ -326,23 +323,14 @@ export const open = (
     let reader: BodyReader | undefined
     const opened = Effect.async<StreamingResponse, ExchangeFailure>((resume) => {
       let interrupted = false
-      let outgoing: http.ClientRequest | undefined
-      const fail = (failure: ExchangeFailure) => resume(Effect.fail(failure))
-      whenPrepared(prepare, () => interrupted, (request) => {
-        outgoing = send(
-          agent,
-          request,
-          (response) => {
-            reader = new BodyReader(response, Infinity)
-            resume(Effect.succeed(streaming(response, reader)))
-          },
-          (cause) => fail({ _tag: "NoResponse", cause })
-        )
-      }, fail)
+      const sent = prepareAndSend(agent, prepare, () => interrupted, (response) => {
+        reader = new BodyReader(response, Infinity)
+        resume(Effect.succeed(streaming(response, reader)))
+      }, (failure) => resume(Effect.fail(failure)))
       // Interrupted before the head arrived; once it has, the finalizer owns the body.
       return Effect.sync(() => {
         interrupted = true
-        if (reader === undefined) outgoing?.destroy()
+        if (reader === undefined) sent()?.destroy()
       })
     })
     return Effect.zipRight(Effect.addFinalizer(() => Effect.sync(() => reader?.close())), opened)
