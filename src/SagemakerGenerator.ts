@@ -411,6 +411,7 @@ export const make = (
         )
       }
       const started = performance.now()
+      const seconds = () => (performance.now() - started) / 1000
       // One step after the call: decoding, the metrics and the result, each a plain function.
       const measured = Effect.matchEffect(
         policyOf(request)(client.invokeEndpoint({
@@ -423,18 +424,18 @@ export const make = (
         })),
         {
           onFailure: (error) => {
-            metrics.failure((performance.now() - started) / 1000, error._tag)
+            metrics.failure(seconds(), error._tag)
             return Effect.fail(error)
           },
           onSuccess: (response) => {
             const decoded = Payload.decodeResponseEither(model, response.body)
             if (Either.isLeft(decoded)) {
-              metrics.failure((performance.now() - started) / 1000, decoded.left._tag)
+              metrics.failure(seconds(), decoded.left._tag)
               return Effect.fail(decoded.left)
             }
             const result = decoded.right
             const usage = Fields.usageOf(result.meta[0] ?? {})
-            metrics.success((performance.now() - started) / 1000, usage?.inputTokens, usage?.outputTokens)
+            metrics.success(seconds(), usage?.inputTokens, usage?.outputTokens)
             return Effect.succeed(project(result, response))
           }
         }
@@ -458,14 +459,16 @@ export const make = (
         requestId: response.requestId
       }
     })
-    const runWithMetadata: Service["runWithMetadata"] = (prompt, generationKwargs, request) =>
+    /** A call, started when the Effect runs, its result given by `project`. */
+    const invoking = <A extends GenerationResult>(
+      project: (result: GenerationResult, response: SagemakerClient.InvokeResponse) => A
+    ) =>
+    (prompt: unknown, generationKwargs: unknown, request: unknown): Effect.Effect<A, SagemakerError> =>
       Effect.withFiberRuntime((fiber) =>
-        invokeNow(prompt, generationKwargs, request, Telemetry.isTraced(fiber), withMetadata)
+        invokeNow(prompt, generationKwargs, request, Telemetry.isTraced(fiber), project)
       )
-    const run: Service["run"] = (prompt, generationKwargs, request) =>
-      Effect.withFiberRuntime((fiber) =>
-        invokeNow(prompt, generationKwargs, request, Telemetry.isTraced(fiber), (result) => result)
-      )
+    const runWithMetadata: Service["runWithMetadata"] = invoking(withMetadata)
+    const run: Service["run"] = invoking((result) => result)
 
     const decoderOptions = {
       format: options.streamFormat ?? "auto",

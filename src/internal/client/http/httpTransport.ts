@@ -361,7 +361,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
       Effect.gen(function*() {
         const name = request.endpointName
-        const signed = signing(
+        const prepare = signing(
           name,
           "invocations-response-stream",
           baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, "stream"),
@@ -369,7 +369,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         )
         // Scoped: closing the scope before the body ended destroys it (an abort).
         const response = yield* Effect.mapError(
-          NodeHttp.open(agent, signed),
+          NodeHttp.open(agent, prepare),
           (failure) => exchangeFailure(name, failure)
         )
         const headers = response.headers

@@ -251,36 +251,40 @@ const send = (
 }
 
 /**
- * Makes the request (a retry runs the effect again: it signs anew), then sends it unless
- * `cancelled()` by then; `onResponse` gets the response, `onFailure` why there is none. One
- * callback chain, no Effect in between: signing and sending are one wait of the fiber. Returns
- * the request sent so far, to destroy on interruption.
+ * Makes the request (a retry runs the effect again: it signs anew), then sends it; `onResponse`
+ * gets the response, `onFailure` why there is none. One callback chain, no Effect in between:
+ * signing and sending are one wait of the fiber. Returns `stop`: after it nothing more is sent or
+ * reported, and it gives the request sent so far (to destroy on interruption).
  */
 const prepareAndSend = (
   agent: Agent,
   prepare: () => Promise<Request>,
-  cancelled: () => boolean,
   onResponse: (response: http.IncomingMessage) => void,
   onFailure: (failure: ExchangeFailure) => void
 ): () => http.ClientRequest | undefined => {
+  let stopped = false
   let outgoing: http.ClientRequest | undefined
+  const stop = () => {
+    stopped = true
+    return outgoing
+  }
   let preparing: Promise<Request>
   try {
     preparing = prepare()
   } catch (cause) {
     onFailure({ _tag: "NotPrepared", cause })
-    return () => undefined
+    return stop
   }
   preparing.then(
     (request) => {
-      if (cancelled()) return
+      if (stopped) return
       outgoing = send(agent, request, onResponse, (cause) => onFailure({ _tag: "NoResponse", cause }))
     },
     (cause: unknown) => {
-      if (!cancelled()) onFailure({ _tag: "NotPrepared", cause })
+      if (!stopped) onFailure({ _tag: "NotPrepared", cause })
     }
   )
-  return () => outgoing
+  return stop
 }
 
 /**
@@ -293,10 +297,9 @@ export const exchange = (
   maxBytes: number
 ): Effect.Effect<Response, ExchangeFailure> =>
   Effect.async<Response, ExchangeFailure>((resume) => {
-    let interrupted = false
     let reader: BodyReader | undefined
     const fail = (failure: ExchangeFailure) => resume(Effect.fail(failure))
-    const sent = prepareAndSend(agent, prepare, () => interrupted, (response) => {
+    const stop = prepareAndSend(agent, prepare, (response) => {
       reader = new BodyReader(response, maxBytes)
       const status = response.statusCode!
       reader.whenWhole(
@@ -305,9 +308,8 @@ export const exchange = (
       )
     }, fail)
     return Effect.sync(() => {
-      interrupted = true
       if (reader !== undefined) reader.onChange = undefined
-      sent()?.destroy()
+      stop()?.destroy()
     })
   })
 
@@ -322,15 +324,14 @@ export const open = (
   Effect.suspend(() => {
     let reader: BodyReader | undefined
     const opened = Effect.async<StreamingResponse, ExchangeFailure>((resume) => {
-      let interrupted = false
-      const sent = prepareAndSend(agent, prepare, () => interrupted, (response) => {
+      const stop = prepareAndSend(agent, prepare, (response) => {
         reader = new BodyReader(response, Infinity)
         resume(Effect.succeed(streaming(response, reader)))
       }, (failure) => resume(Effect.fail(failure)))
       // Interrupted before the head arrived; once it has, the finalizer owns the body.
       return Effect.sync(() => {
-        interrupted = true
-        if (reader === undefined) sent()?.destroy()
+        const outgoing = stop()
+        if (reader === undefined) outgoing?.destroy()
       })
     })
     return Effect.zipRight(Effect.addFinalizer(() => Effect.sync(() => reader?.close())), opened)
