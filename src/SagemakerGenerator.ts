@@ -25,7 +25,7 @@ import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
 import { gapTimeout } from "./internal/stream/gapTimeout.js"
-import { unwrapScoped } from "./internal/stream/unwrapScoped.js"
+import { unwrap, unwrapScoped } from "./internal/stream/unwrap.js"
 import * as Metrics from "./internal/telemetry/metrics.js"
 import * as Telemetry from "./internal/telemetry/telemetry.js"
 import * as Payload from "./Payload.js"
@@ -624,7 +624,7 @@ export const stream = (
   generationKwargs?: Kwargs,
   request?: RequestOptions | undefined
 ): Stream.Stream<StreamChunk, SagemakerError, SagemakerGenerator> =>
-  Stream.unwrap(Effect.map(SagemakerGenerator, (generator) => generator.stream(prompt, generationKwargs, request)))
+  unwrap(Effect.map(SagemakerGenerator, (generator) => generator.stream(prompt, generationKwargs, request)))
 
 /**
  * Haystack's serialized form of a generator.

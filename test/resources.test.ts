@@ -65,7 +65,8 @@ const interruptionEndpoints: SagemakerEmulator.Options = {
     "stream-stalled": { faults: { kind: "stall", afterParts: 2 } },
     "slow": { partDelayMillis: 50 },
     "gap-stalled": { faults: { kind: "stall", afterParts: 2 } },
-    "deadline-stalled": { faults: { kind: "stall" } }
+    "deadline-stalled": { faults: { kind: "stall" } },
+    "first-attempt-stalled": { faults: { kind: "stall", afterParts: 0, count: 1 } }
   }
 }
 
@@ -241,6 +242,19 @@ for (const variant of transports) {
           const last = Chunk.unsafeLast(results)
           assert.strictEqual(last._tag === "Left" ? last.left._tag : "no failure", "SagemakerTimeoutError")
           yield* Fixtures.awaitAborted("gap-stalled", 1)
+        }))
+
+      it.effect("a stream's timed-out attempt lets go of its request at once, not when the stream ends", () =>
+        Effect.gen(function*() {
+          const first = yield* Effect.scoped(Effect.gen(function*() {
+            const pull = yield* Stream.toPull(SagemakerGenerator.stream("p"))
+            const chunk = yield* pull
+            // The retry's stream is still open: only the failed attempt's own release can have closed it.
+            yield* Fixtures.awaitAborted("first-attempt-stalled", 1)
+            return chunk
+          })).pipe(Fixtures.generatorOn("first-attempt-stalled", fast({ timeout: "100 millis" })))
+          assert.isAtLeast(Chunk.size(first), 1)
+          assert.strictEqual((yield* Fixtures.requestsTo("first-attempt-stalled")).length, 2)
         }))
 
       it.effect("a deadline aborts the attempt in flight", () =>

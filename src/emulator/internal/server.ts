@@ -241,6 +241,9 @@ export const make = <E>(
             response.end()
             return
           case "stall":
+            // A container that stalls before its first part has still sent its head, as SageMaker
+            // relays it (node holds a head back until the first write).
+            if (envelope.frames.length === 0) response.flushHeaders()
             return yield* Effect.never
           case "reset":
             yield* flushed(request.socket)

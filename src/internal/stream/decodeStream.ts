@@ -1,7 +1,7 @@
 /**
- * Payload parts → stream chunks: one channel runs the container-format decoder over the bytes of
- * a response stream and turns what it cannot read into the error table's failures; a container
- * that does not stream has its whole JSON answer read as one chunk.
+ * Payload parts → stream chunks: the container-format decoder run over the bytes of a response
+ * stream, what it cannot read turned into the error table's failures; a container that does not
+ * stream has its whole JSON answer read as one chunk.
  *
  * @since 0.1.0
  * @internal
@@ -20,6 +20,7 @@ import { responseTooLarge, unexpectedResponse } from "../client/errorTable.js"
 import * as Fields from "../container/fields.js"
 import * as StreamDecoder from "../container/streamDecoder.js"
 import { MAX_BODY_BYTES } from "../limits.js"
+import { fromPull, type Pull, pullOf } from "./pullStream.js"
 
 /** Told of a stream's first chunk, its end (with the token counts it reported) and its failure. */
 export interface StreamObserver {
@@ -28,89 +29,163 @@ export interface StreamObserver {
   readonly failed: (errorType: string) => void
 }
 
+type DecodeFailure = SagemakerResponseError | SagemakerStreamError
+
+/** What one read (or the end) decoded: its events, then the failure that ends the stream, if any. */
+interface Decoded {
+  readonly events: Array<StreamChunk>
+  readonly failure: DecodeFailure | undefined
+}
+
 /**
- * Payload parts → chunks. A line the decoder cannot read ends the stream with a
- * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
- * report) after the chunks decoded before it; nothing is dropped silently.
- *
- * One channel decodes a chunk of parts at a time and writes everything it decoded as one chunk:
- * no Effect, and no stream, per part or per event.
+ * The decoding of one stream, whatever reads it: a read's events, or the events decoded before a
+ * line it cannot read and that line's failure (nothing is dropped silently), told to the
+ * observer. Throws only what the decoder throws besides its own failures (a defect).
  */
-export const decodeStream = <E extends { readonly _tag: string }>(
-  endpointName: string,
-  parts: Stream.Stream<Uint8Array, E>,
-  decoder: StreamDecoder.StreamDecoder,
-  observer?: StreamObserver | undefined
-): Stream.Stream<StreamChunk, E | SagemakerResponseError | SagemakerStreamError> => {
-  type Decoding = Channel.Channel<
-    Chunk.Chunk<StreamChunk>,
-    Chunk.Chunk<Uint8Array>,
-    E | SagemakerResponseError | SagemakerStreamError,
-    E,
-    unknown,
-    unknown
-  >
+const decoding = (endpointName: string, decoder: StreamDecoder.StreamDecoder, observer: StreamObserver | undefined) => {
   let first = true
   let inputTokens: number | undefined
   let outputTokens: number | undefined
   const observe = (events: Array<StreamChunk>) => {
+    if (observer === undefined || events.length === 0) return
     if (first) {
       first = false
-      observer!.first()
+      observer.first()
     }
     for (const event of events) {
       if (event.inputTokens !== undefined) inputTokens = event.inputTokens
       if (event.outputTokens !== undefined) outputTokens = event.outputTokens
     }
   }
-  const emit = (events: Array<StreamChunk>, then: Decoding): Decoding => {
-    if (events.length === 0) return then
-    if (observer !== undefined) observe(events)
-    return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(events)), then)
-  }
   const failed = (errorType: string) => {
     if (observer !== undefined) observer.failed(errorType)
   }
-  /**
-   * Runs `decode`, which returns its events or collects them in the array it is given (so that a
-   * failure in a later part still delivers the events of the parts before it); then `next`, or
-   * the failure after every event decoded before it.
-   */
-  const step = (decode: (collected: Array<StreamChunk>) => Array<StreamChunk>, next: Decoding): Decoding => {
+  /** Runs `decode`, which returns its events or collects them in the array it is given. */
+  const run = (decode: (collected: Array<StreamChunk>) => Array<StreamChunk>): Decoded => {
     const collected: Array<StreamChunk> = []
-    let events: Array<StreamChunk>
     try {
-      events = decode(collected)
+      const events = decode(collected)
+      observe(events)
+      return { events, failure: undefined }
     } catch (error) {
-      if (!(error instanceof StreamDecoder.StreamDecodeError)) return Channel.failCause(Cause.die(error))
+      if (!(error instanceof StreamDecoder.StreamDecodeError)) throw error
       for (const event of error.events) collected.push(event)
       const failure = error.reason === "ModelError"
         // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
         ? new SagemakerStreamError({ endpointName, errorCode: "ModelError", text: error.message })
         : unexpectedResponse(endpointName, `in the stream (${error.reason}): ${error.message}`, error.line)
       failed(failure._tag)
-      return emit(collected, Channel.fail(failure))
+      observe(collected)
+      return { events: collected, failure }
     }
-    return emit(events, next)
   }
-  const loop: Decoding = Channel.readWithCause({
-    onInput: (input: Chunk.Chunk<Uint8Array>) =>
-      step((collected) => {
+  return {
+    push: (input: Chunk.Chunk<Uint8Array>): Decoded =>
+      run((collected) => {
         if (input.length === 1) return decoder.push(Chunk.unsafeGet(input, 0))
         for (let i = 0; i < input.length; i++) {
           for (const event of decoder.push(Chunk.unsafeGet(input, i))) collected.push(event)
         }
         return collected
-      }, loop),
+      }),
+    end: (): Decoded => run(() => decoder.end()),
+    /** After the last event of a stream that ended. */
+    ended: () => {
+      if (observer !== undefined) observer.end(inputTokens, outputTokens)
+    },
+    /** The parts failed with `error`, or died or were interrupted (`undefined`). */
+    upstreamFailed: (error: { readonly _tag: string } | undefined) => failed(error?._tag ?? "_OTHER")
+  }
+}
+
+/**
+ * Payload parts → chunks. A line the decoder cannot read ends the stream with a
+ * `SagemakerResponseError` (a `SagemakerStreamError` when the line is the container's own error
+ * report) after the chunks decoded before it; nothing is dropped silently.
+ *
+ * Everything decoded from one read of the parts is one chunk: no Effect, and no stream, per part or
+ * per event. Parts made from a pull (`pullStream.ts`, the http transport's) are decoded inside that
+ * pull, one stage in all; any other stream of parts through one channel.
+ */
+export const decodeStream = <E extends { readonly _tag: string }>(
+  endpointName: string,
+  parts: Stream.Stream<Uint8Array, E>,
+  decoder: StreamDecoder.StreamDecoder,
+  observer?: StreamObserver | undefined
+): Stream.Stream<StreamChunk, E | DecodeFailure> => {
+  const session = decoding(endpointName, decoder, observer)
+  const pull = pullOf(parts)
+  return pull === undefined ? decodeThroughChannel(parts, session) : fromPull(decodePull(pull, session))
+}
+
+type Session = ReturnType<typeof decoding>
+
+const decodePull = <E extends { readonly _tag: string }>(
+  parts: Pull<Uint8Array, E>,
+  session: Session
+): Pull<StreamChunk, E | DecodeFailure> => {
+  type Decoding = Pull<StreamChunk, E | DecodeFailure>
+  // What the next pull gives once the parts ended or a line failed, after the events before it.
+  let after: Decoding | undefined
+  const end: Decoding = Effect.suspend(() => {
+    after = Effect.fail(Option.none())
+    session.ended()
+    return after
+  })
+  const deliver = (decode: () => Decoded, then: Decoding): Decoding => {
+    let decoded: Decoded
+    try {
+      decoded = decode()
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+    const next = decoded.failure === undefined ? then : Effect.fail(Option.some(decoded.failure))
+    if (decoded.events.length === 0) return next
+    if (next !== pull) after = next
+    return Effect.succeed(Chunk.unsafeFromArray(decoded.events))
+  }
+  const onFailure = (cause: Cause.Cause<Option.Option<E>>): Decoding => {
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && Option.isNone(failure.value)) return deliver(session.end, end)
+    session.upstreamFailed(Option.isSome(failure) ? Option.getOrUndefined(failure.value) : undefined)
+    return Effect.failCause(cause)
+  }
+  const onSuccess = (input: Chunk.Chunk<Uint8Array>): Decoding => deliver(() => session.push(input), pull)
+  const pull: Decoding = Effect.suspend(() => after ?? Effect.matchCauseEffect(parts, { onFailure, onSuccess }))
+  return pull
+}
+
+const decodeThroughChannel = <E extends { readonly _tag: string }>(
+  parts: Stream.Stream<Uint8Array, E>,
+  session: Session
+): Stream.Stream<StreamChunk, E | DecodeFailure> => {
+  type Decoding = Channel.Channel<
+    Chunk.Chunk<StreamChunk>,
+    Chunk.Chunk<Uint8Array>,
+    E | DecodeFailure,
+    E,
+    unknown,
+    unknown
+  >
+  const deliver = (decode: () => Decoded, then: Decoding): Decoding => {
+    let decoded: Decoded
+    try {
+      decoded = decode()
+    } catch (defect) {
+      return Channel.failCause(Cause.die(defect))
+    }
+    const next = decoded.failure === undefined ? then : Channel.fail(decoded.failure)
+    return decoded.events.length === 0
+      ? next
+      : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(decoded.events)), next)
+  }
+  const loop: Decoding = Channel.readWithCause({
+    onInput: (input: Chunk.Chunk<Uint8Array>) => deliver(() => session.push(input), loop),
     onFailure: (cause) => {
-      failed(Option.match(Cause.failureOption(cause), { onNone: () => "_OTHER", onSome: (error) => error._tag }))
+      session.upstreamFailed(Option.getOrUndefined(Cause.failureOption(cause)))
       return Channel.failCause(cause)
     },
-    onDone: () =>
-      step(
-        () => decoder.end(),
-        observer === undefined ? Channel.void : Channel.sync(() => observer.end(inputTokens, outputTokens))
-      )
+    onDone: () => deliver(session.end, Channel.sync(session.ended))
   })
   return Stream.pipeThroughChannel(parts, loop)
 }

@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { unwrapScoped } from "./unwrapScoped.js"
+import { unwrapScoped } from "./unwrap.js"
 
 type Pulled<A, E> = Exit.Exit<Chunk.Chunk<A>, Option.Option<E>>
 

@@ -20,11 +20,8 @@ import type { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime"
 import { SignatureV4 } from "@smithy/signature-v4"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type * as https from "node:https"
 import type {
@@ -39,6 +36,7 @@ import type {
 } from "../../../SagemakerClient.js"
 import { AWSConfigurationError, type SagemakerStreamError } from "../../../SagemakerError.js"
 import { isStreamException, MAX_BODY_BYTES } from "../../limits.js"
+import { fromPull, type Pull } from "../../stream/pullStream.js"
 import {
   classify,
   classifyStreamFailure,
@@ -139,9 +137,6 @@ const bodyFailure = (failure: NodeHttp.BodyFailure): StreamFailure =>
   failure._tag === "Broken"
     ? socketFailure(failure.cause)
     : { name: "Error", message: `the body is over its limit: ${failure.bytes} bytes` }
-
-/** A pull of a stream's chunks: `Option.none()` when it ended. */
-type Pull<A, E> = Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
 
 /**
  * The payloads of an event stream, from a pull of its bytes: each pull decodes everything read
@@ -353,92 +348,98 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
     /**
      * Opens the stream and waits for its first event, as the SDK does: a failure in the first frame
      * fails the call (an exception frame with its stream error; a broken frame as a response that
-     * could not be read), so it follows the retry policy like any failed call.
+     * could not be read), so it follows the retry policy like any failed call. The body is closed
+     * with the caller's scope; an attempt that fails or is interrupted after the head arrived (a
+     * timeout, a retry) lets go of its socket at once.
      */
     const open = (
       request: StreamRequest,
       skewRetried = false
-    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
-      Effect.gen(function*() {
-        const name = request.endpointName
-        const prepare = signing(
-          name,
-          "invocations-response-stream",
-          baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, "stream"),
-          request.body
-        )
-        // Scoped: closing the scope before the body ended destroys it (an abort).
-        const response = yield* Effect.mapError(
-          NodeHttp.open(agent, prepare),
-          (failure) => exchangeFailure(name, failure)
-        )
-        const headers = response.headers
-        if (response.status >= 300) {
-          const body = yield* Effect.mapError(
-            response.rest(MAX_BODY_BYTES),
-            (failure) => exchangeFailure(name, { _tag: "BodyFailed", status: response.status, headers, failure })
+    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> => {
+      const name = request.endpointName
+      const prepare = signing(
+        name,
+        "invocations-response-stream",
+        baseHeaders(request, { "x-amzn-sagemaker-accept": request.accept }, "stream"),
+        request.body
+      )
+      return Effect.matchEffect(NodeHttp.open(agent, prepare), {
+        onFailure: (failure) => Effect.fail(exchangeFailure(name, failure)),
+        onSuccess: (response) =>
+          Effect.onError(
+            response.status >= 300 ? refused(request, response, skewRetried) : firstEvent(name, response),
+            () => Effect.sync(() => response.close())
           )
+      })
+    }
+
+    /** An error response: its body read, then the error (signed again once for clock skew). */
+    const refused = (
+      request: StreamRequest,
+      response: NodeHttp.StreamingResponse,
+      skewRetried: boolean
+    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> => {
+      const name = request.endpointName
+      const headers = response.headers
+      return Effect.matchEffect(response.rest(MAX_BODY_BYTES), {
+        onFailure: (failure) =>
+          Effect.fail(exchangeFailure(name, { _tag: "BodyFailed", status: response.status, headers, failure })),
+        onSuccess: (body) => {
           const failure = errorResponse(response.status, headers, body)
-          if (!skewRetried && correctClock(failure, headers)) return yield* open(request, true)
-          return yield* Effect.fail(classify(name, failure))
-        }
-        const pull = decodeFrames(Effect.mapError(response.pull, Option.map(bodyFailure)))
-        let first: Chunk.Chunk<Uint8Array> = Chunk.empty()
-        let ended = false
-        while (first.length === 0 && !ended) {
-          const next = yield* Effect.either(pull)
-          if (next._tag === "Right") {
-            first = next.right
-          } else if (Option.isNone(next.left)) {
-            ended = true
-          } else {
-            const failure = next.left.value
-            return yield* Effect.fail(classify(
-              name,
-              isStreamException(failure.name)
-                ? { _tag: "StreamException", failure }
-                : unreadableResponse(response.status, headers, describeStreamFailure(failure))
-            ))
-          }
-        }
-        // The first payload alone (so that the first token does not wait until every other payload
-        // of the first read was decoded downstream), the rest of the first chunk, then one pull per
-        // socket read, no stream stage in between.
-        let head: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.take(first, 1) : first
-        let held: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.drop(first, 1) : undefined
-        const rest = Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
-        const parts: Stream.Stream<Uint8Array, SagemakerStreamError> = ended
-          ? Stream.empty
-          : Stream.repeatEffectChunkOption(Effect.suspend(() => {
-            if (head === undefined) return rest
-            const chunk = head
-            head = held
-            held = undefined
-            return Effect.succeed(chunk)
-          }))
-        return {
-          contentType: headers["x-amzn-sagemaker-content-type"],
-          customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
-          invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
-          requestId: requestIdOf(headers),
-          parts
+          return !skewRetried && correctClock(failure, headers)
+            ? open(request, true)
+            : Effect.fail(classify(name, failure))
         }
       })
+    }
 
-    const invokeEndpointWithResponseStream = (
-      request: StreamRequest
-    ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
-      Effect.flatMap(
-        Effect.scope,
-        (outer) =>
-          Effect.flatMap(Scope.fork(outer, ExecutionStrategy.sequential), (attempt) =>
-            open(request).pipe(
-              Scope.extend(attempt),
-              // A failed or interrupted attempt (a timeout, a retry) lets go of its socket at once,
-              // not when the caller's scope closes.
-              Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Scope.close(attempt, exit))
-            ))
-      )
+    /**
+     * Waits for the stream's first payload. The first payload then goes alone (so that the first
+     * token does not wait until every other payload of the first read was decoded downstream),
+     * the rest of the first chunk next, then one pull per socket read, no stream stage in between.
+     */
+    const firstEvent = (
+      name: string,
+      response: NodeHttp.StreamingResponse
+    ): Effect.Effect<StreamResponse, InvokeError> => {
+      const headers = response.headers
+      const pull = decodeFrames(Effect.mapError(response.pull, Option.map(bodyFailure)))
+      const rest = Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
+      const respond = (parts: Pull<Uint8Array, SagemakerStreamError>): StreamResponse => ({
+        contentType: headers["x-amzn-sagemaker-content-type"],
+        customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
+        invokedProductionVariant: headers["x-amzn-invoked-production-variant"],
+        requestId: requestIdOf(headers),
+        parts: fromPull(parts)
+      })
+      const started = (first: Chunk.Chunk<Uint8Array>): StreamResponse => {
+        let head: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.take(first, 1) : first
+        let held: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.drop(first, 1) : undefined
+        return respond(Effect.suspend(() => {
+          if (head === undefined) return rest
+          const chunk = head
+          head = held
+          held = undefined
+          return Effect.succeed(chunk)
+        }))
+      }
+      // `decodeFrames` never returns an empty chunk: a pull succeeds with the first payloads.
+      return Effect.matchEffect(pull, {
+        onSuccess: (first) => Effect.succeed(started(first)),
+        onFailure: (error) => {
+          if (Option.isNone(error)) return Effect.succeed(respond(Effect.fail(Option.none())))
+          const failure = error.value
+          return Effect.fail(classify(
+            name,
+            isStreamException(failure.name)
+              ? { _tag: "StreamException", failure }
+              : unreadableResponse(response.status, headers, describeStreamFailure(failure))
+          ))
+        }
+      })
+    }
+
+    const invokeEndpointWithResponseStream = (request: StreamRequest) => open(request)
 
     return {
       region: options.region,

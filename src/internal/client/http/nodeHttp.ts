@@ -94,6 +94,8 @@ export interface StreamingResponse {
   readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<BodyFailure>>
   /** The rest of the body, at most `maxBytes` (an error response's). */
   readonly rest: (maxBytes: number) => Effect.Effect<Uint8Array, BodyFailure>
+  /** Destroys the body if it did not end (as closing the scope does): its socket is not reused. */
+  readonly close: () => void
 }
 
 /**
@@ -367,6 +369,7 @@ const streaming = (response: http.IncomingMessage, reader: BodyReader): Streamin
         return Effect.sync(() => {
           reader.onChange = undefined
         })
-      })
+      }),
+    close: () => reader.close()
   }
 }

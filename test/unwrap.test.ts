@@ -1,6 +1,7 @@
 /**
  * `unwrapScoped` (the stream's scope, cheaper than `Stream.unwrapScoped`): the scope `open` ran in
- * closes once, with the stream's exit, however the stream ends.
+ * closes once, with the stream's exit, however the stream ends. `unwrap` (cheaper than
+ * `Stream.unwrap`): the stream is made when it runs, and fails as what made it or as itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -8,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { unwrapScoped } from "../src/internal/stream/unwrapScoped.js"
+import { unwrap, unwrapScoped } from "../src/internal/stream/unwrap.js"
 
 /** A stream whose opening registers a finalizer that records the exit its scope closed with. */
 const recorded = <A, E>(inner: Stream.Stream<A, E>, openFails?: string) => {
@@ -67,5 +68,32 @@ describe("unwrapScoped", () => {
       yield* Fiber.interrupt(fiber)
       assert.strictEqual(exits.length, 1)
       assert.isTrue(Exit.isInterrupted(exits[0]!))
+    }))
+})
+
+describe("unwrap", () => {
+  it.effect("nothing is made until the stream runs, and it is made again on every run", () =>
+    Effect.gen(function*() {
+      let made = 0
+      const stream = unwrap(Effect.sync(() => {
+        made++
+        return Stream.make(made, made)
+      }))
+      assert.strictEqual(made, 0)
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Stream.runCollect(stream)), [1, 1])
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Stream.runCollect(stream)), [2, 2])
+    }))
+
+  it.effect("a failure to make the stream fails it, and so does the stream's own failure, after its elements", () =>
+    Effect.gen(function*() {
+      const unmade: Effect.Effect<Stream.Stream<number>, string> = Effect.fail("no stream")
+      assert.strictEqual(yield* Effect.flip(Stream.runDrain(unwrap(unmade))), "no stream")
+      const seen: Array<number> = []
+      const error = yield* Effect.flip(Stream.runForEach(
+        unwrap(Effect.succeed(Stream.concat(Stream.make(1), Stream.fail("broken")))),
+        (n) => Effect.sync(() => seen.push(n))
+      ))
+      assert.strictEqual(error, "broken")
+      assert.deepStrictEqual(seen, [1])
     }))
 })
