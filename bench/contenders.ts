@@ -14,8 +14,11 @@ import {
 import { EventStreamCodec } from "@smithy/eventstream-codec"
 import { SignatureV4 } from "@smithy/signature-v4"
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as http from "node:http"
 import * as SagemakerGenerator from "../src/SagemakerGenerator.js"
@@ -161,6 +164,53 @@ const tokenLines = (onToken: (text: string) => void) => {
   }
 }
 
+/**
+ * The floor's stream: sign, send, check both CRCs of every frame and parse its token line; `onToken`
+ * gets each token's text, `onRead` runs after every socket read, `onEnd` at the end.
+ */
+const floorStreamRequest = (
+  floor: Floor,
+  codec: EventStreamCodec,
+  endpoint: string,
+  handlers: { onToken: (text: string) => void; onRead: () => void; onEnd: () => void; onError: (e: Error) => void }
+) => {
+  const tokens = tokenLines(handlers.onToken)
+  floor.send(
+    `/endpoints/${endpoint}/invocations-response-stream`,
+    { "content-type": "application/json", "x-amzn-sagemaker-accept": "application/jsonlines" },
+    streamRequestBody(),
+    (res) => {
+      if (res.statusCode !== 200) {
+        res.resume()
+        return handlers.onError(new Error(`status ${res.statusCode}`))
+      }
+      // Frames: 4-byte total length first; the codec checks both CRCs and parses headers.
+      let buffered: Buffer | undefined
+      res.on("data", (chunk: Buffer) => {
+        let data = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
+        while (data.length >= 4) {
+          const total = data.readUInt32BE(0)
+          if (data.length < total) break
+          const message = codec.decode(data.subarray(0, total))
+          const type = message.headers[":message-type"]?.value
+          if (type !== "event") return res.destroy(new Error(`${String(type)} frame`))
+          if (message.headers[":event-type"]?.value === "PayloadPart") tokens.push(message.body)
+          data = data.subarray(total)
+        }
+        buffered = data.length === 0 ? undefined : data
+        handlers.onRead()
+      })
+      res.on("error", handlers.onError)
+      res.on("end", () => {
+        if (buffered !== undefined) return handlers.onError(new Error("truncated frame"))
+        tokens.end()
+        handlers.onEnd()
+      })
+    },
+    handlers.onError
+  ).catch(handlers.onError)
+}
+
 const floorStream = (setup: Setup): Streaming => {
   const floor = makeFloor(setup)
   const codec = new EventStreamCodec(toUtf8, fromUtf8)
@@ -169,44 +219,82 @@ const floorStream = (setup: Setup): Streaming => {
       new Promise<StreamResult>((resolve, reject) => {
         let events = 0
         let firstTokenAt = 0
-        const tokens = tokenLines(() => {
-          if (events++ === 0) firstTokenAt = performance.now()
-        })
-        floor.send(
-          `/endpoints/${endpoint}/invocations-response-stream`,
-          { "content-type": "application/json", "x-amzn-sagemaker-accept": "application/jsonlines" },
-          streamRequestBody(),
-          (res) => {
-            if (res.statusCode !== 200) {
-              res.resume()
-              return reject(new Error(`status ${res.statusCode}`))
-            }
-            // Frames: 4-byte total length first; the codec checks both CRCs and parses headers.
-            let buffered: Buffer | undefined
-            res.on("data", (chunk: Buffer) => {
-              let data = buffered === undefined ? chunk : Buffer.concat([buffered, chunk])
-              while (data.length >= 4) {
-                const total = data.readUInt32BE(0)
-                if (data.length < total) break
-                const message = codec.decode(data.subarray(0, total))
-                const type = message.headers[":message-type"]?.value
-                if (type !== "event") return res.destroy(new Error(`${String(type)} frame`))
-                if (message.headers[":event-type"]?.value === "PayloadPart") tokens.push(message.body)
-                data = data.subarray(total)
-              }
-              buffered = data.length === 0 ? undefined : data
-            })
-            res.on("error", reject)
-            res.on("end", () => {
-              if (buffered !== undefined) return reject(new Error("truncated frame"))
-              tokens.end()
-              resolve({ firstTokenAt, events })
-            })
+        floorStreamRequest(floor, codec, endpoint, {
+          onToken: () => {
+            if (events++ === 0) firstTokenAt = performance.now()
           },
-          reject
-        ).catch(reject)
+          onRead: () => {},
+          onEnd: () => resolve({ firstTokenAt, events }),
+          onError: reject
+        })
       }),
     close: floor.close
+  }
+}
+
+/**
+ * The floor's stream read as an Effect `Stream`, one chunk per socket read, through
+ * `Stream.runForEachChunk` (as `runStream` reads ours): what running any Effect stream costs.
+ */
+const floorEffectStream = (setup: Setup): Streaming => {
+  const floor = makeFloor(setup)
+  const codec = new EventStreamCodec(toUtf8, fromUtf8)
+  const runtime = ManagedRuntime.make(Layer.empty)
+  const tokens = (endpoint: string) =>
+    Stream.suspend(() => {
+      let held: Array<string> = []
+      let ended = false
+      let failure: Error | undefined
+      let wake: (() => void) | undefined
+      let started = false
+      const changed = () => wake?.()
+      const pull: Effect.Effect<Chunk.Chunk<string>, Option.Option<Error>> = Effect.suspend(() => {
+        if (!started) {
+          started = true
+          floorStreamRequest(floor, codec, endpoint, {
+            onToken: (text) => held.push(text),
+            onRead: changed,
+            onEnd: () => {
+              ended = true
+              changed()
+            },
+            onError: (error) => {
+              failure = error
+              changed()
+            }
+          })
+        }
+        if (held.length > 0) {
+          const chunk = Chunk.unsafeFromArray(held)
+          held = []
+          return Effect.succeed(chunk)
+        }
+        if (failure !== undefined) return Effect.fail(Option.some(failure))
+        if (ended) return Effect.fail(Option.none())
+        return Effect.async<Chunk.Chunk<string>, Option.Option<Error>>((resume) => {
+          wake = () => {
+            wake = undefined
+            resume(pull)
+          }
+        })
+      })
+      return Stream.repeatEffectChunkOption(pull)
+    })
+  return {
+    call: async (endpoint) => {
+      let events = 0
+      let firstTokenAt = 0
+      await runtime.runPromise(Stream.runForEachChunk(tokens(endpoint), (chunk) =>
+        Effect.sync(() => {
+          if (events === 0 && chunk.length > 0) firstTokenAt = performance.now()
+          events += chunk.length
+        })))
+      return { firstTokenAt, events }
+    },
+    close: async () => {
+      await runtime.dispose()
+      await floor.close()
+    }
   }
 }
 
@@ -365,6 +453,8 @@ export const makeStreaming = (name: StreamContender, setup: Setup): Streaming =>
   switch (name) {
     case "stream-floor":
       return floorStream(setup)
+    case "stream-floor-effect":
+      return floorEffectStream(setup)
     case "stream-sdk":
       return sdkStream(setup)
     case "stream-run":

@@ -6,7 +6,13 @@ import type { Transport } from "../src/SagemakerClient.js"
 
 export const unaryContenders = ["floor", "sdk", "sdk-cached", "run", "run-http"] as const
 export type UnaryContender = typeof unaryContenders[number]
-export const streamContenders = ["stream-floor", "stream-sdk", "stream-run", "stream-run-http"] as const
+export const streamContenders = [
+  "stream-floor",
+  "stream-floor-effect",
+  "stream-sdk",
+  "stream-run",
+  "stream-run-http"
+] as const
 export type StreamContender = typeof streamContenders[number]
 
 /**
@@ -43,6 +49,7 @@ export const labels: Record<UnaryContender | StreamContender | PeerUnaryContende
   langchain: "LangChain JS SageMakerEndpoint.invoke",
   lm: "LanguageModel.generateText (SagemakerLanguageModel, http)",
   "stream-floor": "floor: node:http + SigV4 + EventStreamCodec",
+  "stream-floor-effect": "the floor's stream as an Effect Stream (runForEachChunk)",
   "stream-sdk": "raw SDK stream (cacheMiddleware)",
   "stream-run": "SagemakerGenerator.stream (sdk)",
   "stream-run-http": "SagemakerGenerator.stream, default (http)",

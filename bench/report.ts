@@ -545,7 +545,15 @@ const issue16 = (summary: Summary, inflight: GroupSummary): Array<string> => {
         ? ""
         : `${fmt(fixed.pooled, 0)} µs now; floor ${
           fmt(streams.metrics.fixed?.["stream-floor"]?.pooled ?? Number.NaN, 0)
+        } µs; the floor as an Effect Stream ${
+          fmt(streams.metrics.fixed?.["stream-floor-effect"]?.pooled ?? Number.NaN, 0)
         } µs`
+    },
+    {
+      row: "(for reference) default `stream` fixed CPU / the floor's stream as an Effect Stream",
+      measured: ratio(streams, "fixed", "stream-run-http", "stream-floor-effect"),
+      target: "–",
+      detail: sides(streams, "fixed", "stream-run-http", "stream-floor-effect", "µs", 0)
     },
     ...issue16ColdRows(summary)
   ]

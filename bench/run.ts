@@ -429,6 +429,7 @@ const bench = async () => {
   ]
   const streams: Array<StreamContender | PeerStreamContender> = [
     "stream-floor",
+    "stream-floor-effect",
     "stream-sdk",
     "stream-run",
     "stream-run-http",

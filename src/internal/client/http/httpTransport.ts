@@ -139,37 +139,52 @@ const bodyFailure = (failure: NodeHttp.BodyFailure): StreamFailure =>
     : { name: "Error", message: `the body is over its limit: ${failure.bytes} bytes` }
 
 /**
- * The payloads of an event stream, from a pull of its bytes: each pull decodes everything read
- * since the last one and returns the payloads it completed as one chunk (never an empty one); a
- * failing frame fails the pull after the payloads before it were returned.
+ * The payloads of one event stream, read from its body: every pull decodes what was read since the
+ * last one (never giving an empty chunk) or hands out a payload held back, and fails, after the
+ * payloads before it, with the first failing frame or the body's own failure.
  */
-const decodeFrames = (bytes: Pull<Uint8Array, StreamFailure>): Pull<Uint8Array, StreamFailure> => {
-  const decoder = new EventStreamDecoder()
-  let failure: StreamFailure | undefined = undefined
-  const decode = (input: Chunk.Chunk<Uint8Array>): Pull<Uint8Array, StreamFailure> => {
-    let parts: Array<Uint8Array> | undefined
-    for (let i = 0; i < input.length && failure === undefined; i++) {
-      const decoded = decoder.push(Chunk.unsafeGet(input, i))
-      failure = decoded.failure
-      if (decoded.parts.length > 0) {
-        if (parts === undefined) parts = decoded.parts
-        else for (const part of decoded.parts) parts.push(part)
+class FrameReader {
+  private readonly decoder = new EventStreamDecoder()
+  private failure: StreamFailure | undefined = undefined
+  /** Payloads decoded but held back for the next pulls, a chunk per pull. */
+  private held: Array<Chunk.Chunk<Uint8Array>> = []
+
+  constructor(private readonly body: NodeHttp.StreamingResponse["pull"]) {}
+
+  /** Holds `chunks` back: the next pulls give them, in order, before reading on. */
+  hold(...chunks: Array<Chunk.Chunk<Uint8Array>>): void {
+    for (const chunk of chunks) this.held.push(chunk)
+  }
+
+  /** A pull of the payloads whose failures are `failed(failure)`: one step per socket read. */
+  pull<E>(failed: (failure: StreamFailure) => E): Pull<Uint8Array, E> {
+    const decode = (input: Chunk.Chunk<Uint8Array>): Pull<Uint8Array, E> => {
+      let parts: Array<Uint8Array> | undefined
+      for (let i = 0; i < input.length && this.failure === undefined; i++) {
+        const decoded = this.decoder.push(Chunk.unsafeGet(input, i))
+        this.failure = decoded.failure
+        if (decoded.parts.length > 0) {
+          if (parts === undefined) parts = decoded.parts
+          else for (const part of decoded.parts) parts.push(part)
+        }
       }
+      if (parts !== undefined) return Effect.succeed(Chunk.unsafeFromArray(parts))
+      return this.failure === undefined ? pull : Effect.fail(Option.some(failed(this.failure)))
     }
-    if (parts !== undefined) return Effect.succeed(Chunk.unsafeFromArray(parts))
-    return failure === undefined ? pull : Effect.fail(Option.some(failure))
+    const onFailure = (error: Option.Option<NodeHttp.BodyFailure>): Pull<Uint8Array, E> => {
+      if (Option.isSome(error)) return Effect.fail(Option.some(failed(bodyFailure(error.value))))
+      const truncated = this.decoder.end()
+      return Effect.fail(truncated === undefined ? Option.none() : Option.some(failed(truncated)))
+    }
+    const pull: Pull<Uint8Array, E> = Effect.suspend(() => {
+      const held = this.held.shift()
+      if (held !== undefined) return Effect.succeed(held)
+      return this.failure === undefined
+        ? Effect.matchEffect(this.body, { onFailure, onSuccess: decode })
+        : Effect.fail(Option.some(failed(this.failure)))
+    })
+    return pull
   }
-  const onFailure = (error: Option.Option<StreamFailure>): Pull<Uint8Array, StreamFailure> => {
-    if (Option.isSome(error)) return Effect.fail(error)
-    const truncated = decoder.end()
-    return Effect.fail(truncated === undefined ? error : Option.some(truncated))
-  }
-  const pull: Pull<Uint8Array, StreamFailure> = Effect.suspend(() =>
-    failure === undefined
-      ? Effect.matchEffect(bytes, { onFailure, onSuccess: decode })
-      : Effect.fail(Option.some(failure))
-  )
-  return pull
 }
 
 /**
@@ -403,8 +418,7 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
       response: NodeHttp.StreamingResponse
     ): Effect.Effect<StreamResponse, InvokeError> => {
       const headers = response.headers
-      const pull = decodeFrames(Effect.mapError(response.pull, Option.map(bodyFailure)))
-      const rest = Effect.mapError(pull, Option.map((failure) => classifyStreamFailure(name, failure)))
+      const frames = new FrameReader(response.pull)
       const respond = (parts: Pull<Uint8Array, SagemakerStreamError>): StreamResponse => ({
         contentType: headers["x-amzn-sagemaker-content-type"],
         customAttributes: headers["x-amzn-sagemaker-custom-attributes"],
@@ -412,30 +426,26 @@ export const make = (options: Options): Effect.Effect<Service, AWSConfigurationE
         requestId: requestIdOf(headers),
         parts: fromPull(parts)
       })
-      const started = (first: Chunk.Chunk<Uint8Array>): StreamResponse => {
-        let head: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.take(first, 1) : first
-        let held: Chunk.Chunk<Uint8Array> | undefined = first.length > 1 ? Chunk.drop(first, 1) : undefined
-        return respond(Effect.suspend(() => {
-          if (head === undefined) return rest
-          const chunk = head
-          head = held
-          held = undefined
-          return Effect.succeed(chunk)
-        }))
-      }
-      // `decodeFrames` never returns an empty chunk: a pull succeeds with the first payloads.
-      return Effect.matchEffect(pull, {
-        onSuccess: (first) => Effect.succeed(started(first)),
-        onFailure: (error) => {
-          if (Option.isNone(error)) return Effect.succeed(respond(Effect.fail(Option.none())))
-          const failure = error.value
-          return Effect.fail(classify(
-            name,
-            isStreamException(failure.name)
-              ? { _tag: "StreamException", failure }
-              : unreadableResponse(response.status, headers, describeStreamFailure(failure))
-          ))
-        }
+      // A failure in the first frame fails the call; a later one is the stream's.
+      const first = frames.pull((failure): InvokeError =>
+        classify(
+          name,
+          isStreamException(failure.name)
+            ? { _tag: "StreamException", failure }
+            : unreadableResponse(response.status, headers, describeStreamFailure(failure))
+        )
+      )
+      const rest = frames.pull((failure) => classifyStreamFailure(name, failure))
+      return Effect.matchEffect(first, {
+        onSuccess: (payloads) => {
+          // The first payload alone, so that the first token does not wait until every other
+          // payload of the first read was decoded downstream; the rest of them at the next pull.
+          if (payloads.length === 1) frames.hold(payloads)
+          else frames.hold(Chunk.take(payloads, 1), Chunk.drop(payloads, 1))
+          return Effect.succeed(respond(rest))
+        },
+        onFailure: (error) =>
+          Option.isNone(error) ? Effect.succeed(respond(Effect.fail(Option.none()))) : Effect.fail(error.value)
       })
     }
 

@@ -10,7 +10,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { ResponseHeaders } from "../errorTable.js"
@@ -159,6 +159,11 @@ class BodyReader {
     response.on("close", () => {
       if (!this.ended) this.fail({ _tag: "Broken", cause: cutShort() })
     })
+  }
+
+  /** Whether a pull would get something: chunks held, a failure or the end. */
+  get ready(): boolean {
+    return this.held.length > 0 || this.failure !== undefined || this.ended
   }
 
   /** Everything held, and reading resumed. */
@@ -323,8 +328,11 @@ export const open = (
   agent: Agent,
   prepare: () => Promise<Request>
 ): Effect.Effect<StreamingResponse, ExchangeFailure, Scope.Scope> =>
-  Effect.suspend(() => {
+  Effect.flatMap(Effect.scope, (scope) => {
     let reader: BodyReader | undefined
+    // On the scope itself: `Effect.addFinalizer` would also carry the fiber's references over to
+    // the finalizer, which costs more than the rest of the opening (bench/README.md).
+    const closing = Scope.addFinalizer(scope, Effect.sync(() => reader?.close()))
     const opened = Effect.async<StreamingResponse, ExchangeFailure>((resume) => {
       const stop = prepareAndSend(agent, prepare, (response) => {
         reader = new BodyReader(response, Infinity)
@@ -336,7 +344,7 @@ export const open = (
         if (reader === undefined) outgoing?.destroy()
       })
     })
-    return Effect.zipRight(Effect.addFinalizer(() => Effect.sync(() => reader?.close())), opened)
+    return Effect.zipRight(closing, opened)
   })
 
 const streaming = (response: http.IncomingMessage, reader: BodyReader): StreamingResponse => {
@@ -347,21 +355,21 @@ const streaming = (response: http.IncomingMessage, reader: BodyReader): Streamin
     if (reader.ended) return Effect.fail(Option.none())
     return undefined
   }
+  // The wait takes nothing itself: it resumes the pull, which takes what came. An interrupted
+  // wait's late resume is ignored by the fiber, and what came stays held for the next pull, so
+  // the wait needs no canceler (a canceler costs an interruption handler per wait).
   const wait = Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<BodyFailure>>((resume) => {
     reader.onChange = () => {
-      const next = now()
-      if (next === undefined) return
+      if (!reader.ready) return
       reader.onChange = undefined
-      resume(next)
+      resume(pull)
     }
-    return Effect.sync(() => {
-      reader.onChange = undefined
-    })
   })
+  const pull: StreamingResponse["pull"] = Effect.suspend(() => now() ?? wait)
   return {
     status: response.statusCode!,
     headers: headersOf(response),
-    pull: Effect.suspend(() => now() ?? wait),
+    pull,
     rest: (maxBytes) =>
       Effect.async<Uint8Array, BodyFailure>((resume) => {
         reader.limit(maxBytes)

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-sagemaker-runtime"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as http from "node:http"
 import type * as https from "node:https"
@@ -116,10 +116,9 @@ export const make = (client: SageMakerRuntimeClient, region: string): Service =>
   ): Effect.Effect<StreamResponse, InvokeError, Scope.Scope> =>
     Effect.gen(function*() {
       // Owned by the caller's scope: closing it (end, early close, interruption) aborts the request.
-      const controller = yield* Effect.acquireRelease(
-        Effect.sync(() => new AbortController()),
-        (controller) => Effect.sync(() => controller.abort(STREAM_CLOSED))
-      )
+      // On the scope itself, as the http transport's body (no fiber references carried over).
+      const controller = new AbortController()
+      yield* Scope.addFinalizer(yield* Effect.scope, Effect.sync(() => controller.abort(STREAM_CLOSED)))
       const output = yield* Effect.tryPromise({
         try: (signal) => {
           // Interrupting the send (a timeout, a deadline) aborts the request as well: forwarded to
