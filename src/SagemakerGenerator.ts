@@ -24,7 +24,7 @@ import { policyPerCall } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import { decodeStream, decodeWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
-import { gapTimeout } from "./internal/stream/gapTimeout.js"
+import { gapTimeoutScoped } from "./internal/stream/gapTimeout.js"
 import { unwrap, unwrapScoped } from "./internal/stream/unwrap.js"
 import * as Metrics from "./internal/telemetry/metrics.js"
 import * as Telemetry from "./internal/telemetry/telemetry.js"
@@ -487,7 +487,12 @@ export const make = (
       const body = encoded.right
       const { targetModel: _notOnTheStreamRoute, ...routing } = request.routing
       const observer = metrics.stream()
-      return Effect.map(
+      const decode = (contentType: string | undefined, parts: Stream.Stream<Uint8Array, SagemakerError>) =>
+        isWholeBody(contentType)
+          ? decodeWholeBody(model, parts)
+          : decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions), observer)
+      const timeout = request.timeout
+      return Effect.flatMap(
         policyOf(request)(client.invokeEndpointWithResponseStream({
           endpointName: model,
           body,
@@ -496,15 +501,14 @@ export const make = (
           customAttributes: request.customAttributesHeader,
           ...routing
         })).pipe(Effect.tapError((error) => Effect.sync(() => observer.failed(error._tag)))),
-        (response) => {
-          const timeout = request.timeout
-          const parts = timeout === undefined
-            ? response.parts
-            : gapTimeout(response.parts, timeout, () => timedOut(model, Duration.toMillis(timeout)))
-          return isWholeBody(response.contentType)
-            ? decodeWholeBody(model, parts)
-            : decodeStream(model, parts, StreamDecoder.makeStreamDecoder(decoderOptions), observer)
-        }
+        (response) =>
+          timeout === undefined
+            ? Effect.succeed(decode(response.contentType, response.parts))
+            // In the stream's scope, which this opening runs in.
+            : Effect.map(
+              gapTimeoutScoped(response.parts, timeout, () => timedOut(model, Duration.toMillis(timeout))),
+              (parts) => decode(response.contentType, parts)
+            )
       )
     }
 

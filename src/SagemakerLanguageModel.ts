@@ -68,7 +68,7 @@ import { policyPerCall } from "./internal/policy/retryPolicy.js"
 import * as Settings from "./internal/policy/settings.js"
 import * as Validation from "./internal/policy/validation.js"
 import { decodeStream, gatherWholeBody, isWholeBody } from "./internal/stream/decodeStream.js"
-import { gapTimeout } from "./internal/stream/gapTimeout.js"
+import { gapTimeoutScoped } from "./internal/stream/gapTimeout.js"
 import { unwrapScoped } from "./internal/stream/unwrap.js"
 import * as Metrics from "./internal/telemetry/metrics.js"
 import { PROVIDER } from "./internal/telemetry/telemetry.js"
@@ -450,9 +450,10 @@ export const make = (
           ...streamRouting
         })).pipe(Effect.tapError((error) => Effect.sync(() => observer.failed(error._tag))), Effect.mapError(toAiError))
         const timeout = request.timeout
+        // In the stream's scope, which this opening runs in.
         const bytes = timeout === undefined
           ? response.parts
-          : gapTimeout(response.parts, timeout, () => timedOut(endpointName, Duration.toMillis(timeout)))
+          : yield* gapTimeoutScoped(response.parts, timeout, () => timedOut(endpointName, Duration.toMillis(timeout)))
         const ids = yield* IdGenerator.IdGenerator
         if (isWholeBody(response.contentType)) {
           return Stream.fromIterableEffect(

@@ -12,11 +12,18 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import { gapTimeout } from "../src/internal/stream/gapTimeout.js"
+import { gapTimeout, gapTimeoutScoped } from "../src/internal/stream/gapTimeout.js"
+import { fromPull, pullOf } from "../src/internal/stream/pullStream.js"
 
 /** `n` elements, each `gapMillis` after the one before. */
 const spaced = (n: number, gapMillis: number) =>
   Stream.repeatEffect(Effect.delay(Effect.succeed("x"), gapMillis)).pipe(Stream.take(n))
+
+/** A pull of `n` chunks of one element, each `gapMillis` after the one before, then nothing ever. */
+const spacedPull = (n: number, gapMillis: number) => {
+  let left = n
+  return Effect.suspend(() => left-- > 0 ? Effect.delay(Effect.succeed(Chunk.of("x")), gapMillis) : Effect.never)
+}
 
 describe("gapTimeout", () => {
   it.effect("gaps each shorter than the timeout pass, however long the stream takes", () =>
@@ -64,6 +71,25 @@ describe("gapTimeout", () => {
         Stream.runDrain(gapTimeout(Stream.concat(Stream.make(1), Stream.fail("broken")), "1 second", () => "timeout"))
       )
       assert.strictEqual(failed, "broken")
+    }))
+
+  it.effect("a stream made from a pull is pulled directly, with the same bound", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Stream.runCollect(Stream.either(gapTimeout(fromPull(spacedPull(2, 600)), "1 second", () => "timeout")))
+      )
+      yield* TestClock.adjust("1200 millis")
+      assert.isNull(fiber.unsafePoll())
+      yield* TestClock.adjust("1 second")
+      const results = Chunk.toArray(yield* Fiber.join(fiber))
+      assert.deepStrictEqual(results, [Either.right("x"), Either.right("x"), Either.left("timeout")])
+    }))
+
+  it.scoped("in the caller's scope, the bounded stream is made from a pull, for the stage after it to pull", () =>
+    Effect.gen(function*() {
+      const timed = yield* gapTimeoutScoped(Stream.make(1, 2, 3), "1 second", () => "timeout")
+      assert.isDefined(pullOf(timed))
+      assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(timed)), [1, 2, 3])
     }))
 
   it.effect("interrupting the consumer interrupts the upstream and leaves no fiber behind", () =>

@@ -11,7 +11,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { fromPull, pullOf } from "./pullStream.js"
 import { unwrapScoped } from "./unwrap.js"
 
 type Pulled<A, E> = Exit.Exit<Chunk.Chunk<A>, Option.Option<E>>
@@ -20,9 +22,20 @@ export const gapTimeout = <A, E, E2>(
   self: Stream.Stream<A, E>,
   duration: Duration.DurationInput,
   onTimeout: () => E2
-): Stream.Stream<A, E | E2> =>
-  unwrapScoped(Effect.gen(function*() {
-    const pull = yield* Stream.toPull(self)
+): Stream.Stream<A, E | E2> => unwrapScoped(gapTimeoutScoped(self, duration, onTimeout))
+
+/**
+ * {@link gapTimeout} inside a scope the caller already has (a stream's scoped opening): the
+ * bounded stream is made from a pull (`pullStream.ts`), its fibers live in that scope, and a
+ * stream made from a pull is pulled directly.
+ */
+export const gapTimeoutScoped = <A, E, E2>(
+  self: Stream.Stream<A, E>,
+  duration: Duration.DurationInput,
+  onTimeout: () => E2
+): Effect.Effect<Stream.Stream<A, E | E2>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pull = pullOf(self) ?? (yield* Stream.toPull(self))
     const clock = yield* Effect.clock
     const timeoutMillis = Duration.toMillis(duration)
 
@@ -80,5 +93,5 @@ export const gapTimeout = <A, E, E2>(
         answer = undefined
       })
     })
-    return Stream.repeatEffectChunkOption(timedPull)
-  }))
+    return fromPull(timedPull)
+  })
