@@ -31,16 +31,20 @@ export interface StreamObserver {
 
 type DecodeFailure = SagemakerResponseError | SagemakerStreamError
 
-/** What one read (or the end) decoded: its events, then the failure that ends the stream, if any. */
+/**
+ * What one read (or the end) decoded: its events, then the failure that ends the stream, if any;
+ * or a defect (anything the decoder threw besides its own failures).
+ */
 interface Decoded {
   readonly events: Array<StreamChunk>
   readonly failure: DecodeFailure | undefined
+  readonly defect?: { readonly cause: unknown } | undefined
 }
 
 /**
  * The decoding of one stream, whatever reads it: a read's events, or the events decoded before a
  * line it cannot read and that line's failure (nothing is dropped silently), told to the
- * observer. Throws only what the decoder throws besides its own failures (a defect).
+ * observer.
  */
 const decoding = (endpointName: string, decoder: StreamDecoder.StreamDecoder, observer: StreamObserver | undefined) => {
   let first = true
@@ -68,7 +72,9 @@ const decoding = (endpointName: string, decoder: StreamDecoder.StreamDecoder, ob
       observe(events)
       return { events, failure: undefined }
     } catch (error) {
-      if (!(error instanceof StreamDecoder.StreamDecodeError)) throw error
+      if (!(error instanceof StreamDecoder.StreamDecodeError)) {
+        return { events: [], failure: undefined, defect: { cause: error } }
+      }
       for (const event of error.events) collected.push(event)
       const failure = error.reason === "ModelError"
         // The container reported a failure inside the stream (LMI's `finish_reason: "error"`).
@@ -132,13 +138,8 @@ const decodePull = <E extends { readonly _tag: string }>(
     session.ended()
     return after
   })
-  const deliver = (decode: () => Decoded, then: Decoding): Decoding => {
-    let decoded: Decoded
-    try {
-      decoded = decode()
-    } catch (defect) {
-      return Effect.die(defect)
-    }
+  const deliver = (decoded: Decoded, then: Decoding): Decoding => {
+    if (decoded.defect !== undefined) return Effect.die(decoded.defect.cause)
     const next = decoded.failure === undefined ? then : Effect.fail(Option.some(decoded.failure))
     if (decoded.events.length === 0) return next
     if (next !== pull) after = next
@@ -146,11 +147,11 @@ const decodePull = <E extends { readonly _tag: string }>(
   }
   const onFailure = (cause: Cause.Cause<Option.Option<E>>): Decoding => {
     const failure = Cause.failureOption(cause)
-    if (Option.isSome(failure) && Option.isNone(failure.value)) return deliver(session.end, end)
+    if (Option.isSome(failure) && Option.isNone(failure.value)) return deliver(session.end(), end)
     session.upstreamFailed(Option.isSome(failure) ? Option.getOrUndefined(failure.value) : undefined)
     return Effect.failCause(cause)
   }
-  const onSuccess = (input: Chunk.Chunk<Uint8Array>): Decoding => deliver(() => session.push(input), pull)
+  const onSuccess = (input: Chunk.Chunk<Uint8Array>): Decoding => deliver(session.push(input), pull)
   const pull: Decoding = Effect.suspend(() => after ?? Effect.matchCauseEffect(parts, { onFailure, onSuccess }))
   return pull
 }
@@ -167,25 +168,20 @@ const decodeThroughChannel = <E extends { readonly _tag: string }>(
     unknown,
     unknown
   >
-  const deliver = (decode: () => Decoded, then: Decoding): Decoding => {
-    let decoded: Decoded
-    try {
-      decoded = decode()
-    } catch (defect) {
-      return Channel.failCause(Cause.die(defect))
-    }
+  const deliver = (decoded: Decoded, then: Decoding): Decoding => {
+    if (decoded.defect !== undefined) return Channel.failCause(Cause.die(decoded.defect.cause))
     const next = decoded.failure === undefined ? then : Channel.fail(decoded.failure)
     return decoded.events.length === 0
       ? next
       : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(decoded.events)), next)
   }
   const loop: Decoding = Channel.readWithCause({
-    onInput: (input: Chunk.Chunk<Uint8Array>) => deliver(() => session.push(input), loop),
+    onInput: (input: Chunk.Chunk<Uint8Array>) => deliver(session.push(input), loop),
     onFailure: (cause) => {
       session.upstreamFailed(Option.getOrUndefined(Cause.failureOption(cause)))
       return Channel.failCause(cause)
     },
-    onDone: () => deliver(session.end, Channel.sync(session.ended))
+    onDone: () => deliver(session.end(), Channel.sync(session.ended))
   })
   return Stream.pipeThroughChannel(parts, loop)
 }
